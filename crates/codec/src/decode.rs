@@ -32,8 +32,93 @@ pub fn decode(bytes: &[u8]) -> Result<Record, CodecError> {
 /// [`decode`] with options.
 pub fn decode_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Record, CodecError> {
     let text = utf8(bytes)?;
-    let value = crate::json::parse(text)?;
-    record_from_value(value, opts)
+    let mut r = Reader::new(text);
+    let record = record_from_reader(&mut r, opts)?;
+    if r.skip_ws() {
+        return Err(CodecError::Syntax(r.error_at(r.offset(), "trailing characters after the JSON document")));
+    }
+    Ok(record)
+}
+
+/// Reads one record straight from the JSON text, without building a tree for the parts the
+/// model types (keys are borrowed, metadata values go straight into their fields).
+fn record_from_reader(r: &mut Reader<'_>, opts: &DecodeOptions) -> Result<Record, CodecError> {
+    if !r.at(b'{') {
+        let v = r.value()?;
+        return Err(CodecError::wrong_type("(record)", "an object", &v));
+    }
+    r.begin_object()?;
+    let mut first = true;
+    let mut data = None;
+    let mut before_image = None;
+    let mut control = None;
+    let mut metadata = None;
+    let mut extra = Fields::new();
+    while let Some(key) = r.next_member(&mut first)? {
+        match &*key {
+            "data" => data = Some(fields_from_reader(r, "data")?),
+            "metadata" => metadata = Some(metadata_from_reader(r)?),
+            "control" => control = Some(control_from(r.value()?)?),
+            k if k == opts.before_image_field => before_image = Some(fields_from_reader(r, k)?),
+            _ => {
+                let v = r.value()?;
+                extra.push(key.into_owned(), v);
+            }
+        }
+    }
+    finish_record(data, before_image, control, metadata, extra, opts)
+}
+
+fn fields_from_reader(r: &mut Reader<'_>, field: &str) -> Result<Fields, CodecError> {
+    if !r.at(b'{') {
+        let v = r.value()?;
+        return Err(CodecError::wrong_type(field, "an object", &v));
+    }
+    r.begin_object()?;
+    let mut first = true;
+    let mut out = Fields::with_capacity(16);
+    while let Some(key) = r.next_member(&mut first)? {
+        let v = r.value()?;
+        out.push(key.into_owned(), v);
+    }
+    Ok(out)
+}
+
+fn metadata_from_reader(r: &mut Reader<'_>) -> Result<Metadata, CodecError> {
+    if !r.at(b'{') {
+        let v = r.value()?;
+        return Err(CodecError::wrong_type("metadata", "an object", &v));
+    }
+    r.begin_object()?;
+    let mut first = true;
+    let mut b = MetadataBuilder::default();
+    while let Some(key) = r.next_member(&mut first)? {
+        let v = r.value()?;
+        b.set(key.into_owned(), v)?;
+    }
+    b.finish()
+}
+
+fn finish_record(
+    data: Option<Fields>,
+    before_image: Option<Fields>,
+    control: Option<Control>,
+    metadata: Option<Metadata>,
+    extra: Fields,
+    opts: &DecodeOptions,
+) -> Result<Record, CodecError> {
+    let metadata = metadata.ok_or_else(|| missing("metadata"))?;
+    if metadata.record_type == RecordType::Data && data.is_none() {
+        return Err(missing("data"));
+    }
+    Ok(Record {
+        data,
+        before_image,
+        before_image_field: opts.before_image_field.clone(),
+        control,
+        metadata,
+        extra,
+    })
 }
 
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, CodecError> {
@@ -101,11 +186,24 @@ impl Iterator for Records<'_> {
     type Item = Result<Record, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (index, offset, v) = self.next_value()?;
-        Some(
-            v.and_then(|v| record_from_value(v, &self.opts))
-                .map_err(|source| DecodeError { index, offset, source }),
-        )
+        if self.done || !self.reader.skip_ws() {
+            return None;
+        }
+        self.index += 1;
+        let index = self.index;
+        let offset = self.reader.offset();
+        match record_from_reader(&mut self.reader, &self.opts) {
+            Ok(r) => Some(Ok(r)),
+            Err(source) => {
+                // Step over the rest of the bad document: a well-formed one is skipped
+                // exactly; a malformed one by resynchronising at the next record line.
+                self.reader.set_offset(offset);
+                if self.reader.value().is_err() {
+                    self.resync(offset);
+                }
+                Some(Err(DecodeError { index, offset, source }))
+            }
+        }
     }
 }
 
@@ -128,18 +226,11 @@ pub fn record_from_value(value: Value, opts: &DecodeOptions) -> Result<Record, C
             _ => extra.push(key, v),
         }
     }
-    let metadata = metadata_from(metadata.ok_or_else(|| missing("metadata"))?)?;
-    if metadata.record_type == RecordType::Data && data.is_none() {
-        return Err(missing("data"));
-    }
-    Ok(Record {
-        data,
-        before_image,
-        before_image_field: opts.before_image_field.clone(),
-        control,
-        metadata,
-        extra,
-    })
+    let metadata = match metadata {
+        Some(v) => Some(metadata_from(v)?),
+        None => None,
+    };
+    finish_record(data, before_image, control, metadata, extra, opts)
 }
 
 fn missing(field: &str) -> CodecError {
@@ -168,41 +259,73 @@ fn number(v: Value, field: &str) -> Result<Number, CodecError> {
 }
 
 fn metadata_from(v: Value) -> Result<Metadata, CodecError> {
-    let fields = object(v, "metadata")?;
-    let mut timestamp = None;
-    let mut record_type = None;
-    let mut operation = None;
-    let mut m = Metadata::new(String::new(), RecordType::Data, Operation::Load, String::new(), String::new());
-    let mut schema = None;
-    let mut table = None;
-    for (key, v) in fields {
-        match key.as_str() {
-            "timestamp" => timestamp = Some(string(v, "metadata.timestamp")?),
-            "record-type" => record_type = Some(RecordType::parse(&string(v, "metadata.record-type")?)),
-            "operation" => operation = Some(Operation::parse(&string(v, "metadata.operation")?)),
-            "partition-key-type" => {
-                m.partition_key_type = Some(PartitionKeyType::parse(&string(v, "metadata.partition-key-type")?))
-            }
-            "partition-key-value" => m.partition_key_value = Some(string(v, "metadata.partition-key-value")?),
-            "schema-name" => schema = Some(string(v, "metadata.schema-name")?),
-            "table-name" => table = Some(string(v, "metadata.table-name")?),
-            "transaction-id" => m.transaction_id = Some(number(v, "metadata.transaction-id")?),
-            "transaction-record-id" => m.transaction_record_id = Some(number(v, "metadata.transaction-record-id")?),
-            "prev-transaction-id" => m.prev_transaction_id = Some(number(v, "metadata.prev-transaction-id")?),
-            "prev-transaction-record-id" => {
-                m.prev_transaction_record_id = Some(number(v, "metadata.prev-transaction-record-id")?)
-            }
-            "commit-timestamp" => m.commit_timestamp = Some(string(v, "metadata.commit-timestamp")?),
-            "stream-position" => m.stream_position = Some(string(v, "metadata.stream-position")?),
-            _ => m.extra.push(key, v),
-        }
+    let mut b = MetadataBuilder::default();
+    for (key, v) in object(v, "metadata")? {
+        b.set(key, v)?;
     }
-    m.timestamp = timestamp.ok_or_else(|| missing("metadata.timestamp"))?;
-    m.record_type = record_type.ok_or_else(|| missing("metadata.record-type"))?;
-    m.operation = operation.ok_or_else(|| missing("metadata.operation"))?;
-    m.schema_name = schema.ok_or_else(|| missing("metadata.schema-name"))?;
-    m.table_name = table.ok_or_else(|| missing("metadata.table-name"))?;
-    Ok(m)
+    b.finish()
+}
+
+/// Collects metadata fields in any order and checks the required ones at the end.
+#[derive(Default)]
+struct MetadataBuilder {
+    timestamp: Option<String>,
+    record_type: Option<RecordType>,
+    operation: Option<Operation>,
+    schema: Option<String>,
+    table: Option<String>,
+    m: Option<Metadata>,
+}
+
+impl MetadataBuilder {
+    fn m(&mut self) -> &mut Metadata {
+        self.m.get_or_insert_with(|| {
+            Metadata::new(String::new(), RecordType::Data, Operation::Load, String::new(), String::new())
+        })
+    }
+
+    fn set(&mut self, key: String, v: Value) -> Result<(), CodecError> {
+        match key.as_str() {
+            "timestamp" => self.timestamp = Some(string(v, "metadata.timestamp")?),
+            "record-type" => self.record_type = Some(RecordType::parse(&string(v, "metadata.record-type")?)),
+            "operation" => self.operation = Some(Operation::parse(&string(v, "metadata.operation")?)),
+            "partition-key-type" => {
+                self.m().partition_key_type = Some(PartitionKeyType::parse(&string(v, "metadata.partition-key-type")?))
+            }
+            "partition-key-value" => self.m().partition_key_value = Some(string(v, "metadata.partition-key-value")?),
+            "schema-name" => self.schema = Some(string(v, "metadata.schema-name")?),
+            "table-name" => self.table = Some(string(v, "metadata.table-name")?),
+            "transaction-id" => self.m().transaction_id = Some(number(v, "metadata.transaction-id")?),
+            "transaction-record-id" => {
+                self.m().transaction_record_id = Some(number(v, "metadata.transaction-record-id")?)
+            }
+            "prev-transaction-id" => self.m().prev_transaction_id = Some(number(v, "metadata.prev-transaction-id")?),
+            "prev-transaction-record-id" => {
+                self.m().prev_transaction_record_id = Some(number(v, "metadata.prev-transaction-record-id")?)
+            }
+            "commit-timestamp" => self.m().commit_timestamp = Some(string(v, "metadata.commit-timestamp")?),
+            "stream-position" => self.m().stream_position = Some(string(v, "metadata.stream-position")?),
+            _ => self.m().extra.push(key, v),
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Metadata, CodecError> {
+        let timestamp = self.timestamp.take().ok_or_else(|| missing("metadata.timestamp"))?;
+        let record_type = self.record_type.take().ok_or_else(|| missing("metadata.record-type"))?;
+        let operation = self.operation.take().ok_or_else(|| missing("metadata.operation"))?;
+        let schema = self.schema.take().ok_or_else(|| missing("metadata.schema-name"))?;
+        let table = self.table.take().ok_or_else(|| missing("metadata.table-name"))?;
+        let mut m = self.m.take().unwrap_or_else(|| {
+            Metadata::new(String::new(), RecordType::Data, Operation::Load, String::new(), String::new())
+        });
+        m.timestamp = timestamp;
+        m.record_type = record_type;
+        m.operation = operation;
+        m.schema_name = schema;
+        m.table_name = table;
+        Ok(m)
+    }
 }
 
 fn control_from(v: Value) -> Result<Control, CodecError> {

@@ -5,6 +5,7 @@
 //! hostile input cannot overflow the stack.
 
 use crate::value::{Fields, Number, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Maximum nesting of arrays and objects. DMS records nest four levels deep
@@ -92,7 +93,7 @@ impl<'a> Reader<'a> {
         match self.bytes()[self.pos] {
             b'{' => self.object(),
             b'[' => self.array(),
-            b'"' => self.string().map(Value::String),
+            b'"' => self.string_cow().map(|s| Value::String(s.into_owned())),
             b't' => self.literal("true", Value::Bool(true)),
             b'f' => self.literal("false", Value::Bool(false)),
             b'n' => self.literal("null", Value::Null),
@@ -118,48 +119,71 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn object(&mut self) -> Result<Value, SyntaxError> {
+    /// Consumes `{` (the caller checked it is there) and enters one nesting level.
+    pub(crate) fn begin_object(&mut self) -> Result<(), SyntaxError> {
         self.enter()?;
-        self.pos += 1; // '{'
-        let mut fields = Fields::new();
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// The next member of the object opened by [`Reader::begin_object`]: its key, with the
+    /// reader positioned at its value; `None` after the closing `}`. `first` must start true.
+    pub(crate) fn next_member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         if !self.skip_ws() {
             return Err(self.err("unexpected end of input inside an object"));
         }
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(Value::Object(fields));
-        }
-        loop {
-            if !self.skip_ws() {
-                return Err(self.err("unexpected end of input inside an object"));
+        let c = self.bytes()[self.pos];
+        if *first {
+            *first = false;
+            if c == b'}' {
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(None);
             }
-            if self.peek() != Some(b'"') {
-                return Err(self.err("expected a string key in object"));
-            }
-            let key = self.string()?;
-            if !self.skip_ws() {
-                return Err(self.err("unexpected end of input, expected `:`"));
-            }
-            if self.peek() != Some(b':') {
-                return Err(self.err("expected `:` after object key"));
-            }
-            self.pos += 1;
-            let v = self.value()?;
-            fields.push(key, v);
-            if !self.skip_ws() {
-                return Err(self.err("unexpected end of input inside an object"));
-            }
-            match self.bytes()[self.pos] {
-                b',' => self.pos += 1,
+        } else {
+            match c {
+                b',' => {
+                    self.pos += 1;
+                    if !self.skip_ws() {
+                        return Err(self.err("unexpected end of input inside an object"));
+                    }
+                }
                 b'}' => {
                     self.pos += 1;
                     self.depth -= 1;
-                    return Ok(Value::Object(fields));
+                    return Ok(None);
                 }
                 c => return Err(self.err(format!("unexpected character {} in object, expected `,` or `}}`", show(c)))),
             }
         }
+        if self.peek() != Some(b'"') {
+            return Err(self.err("expected a string key in object"));
+        }
+        let key = self.string_cow()?;
+        if !self.skip_ws() {
+            return Err(self.err("unexpected end of input, expected `:`"));
+        }
+        if self.peek() != Some(b':') {
+            return Err(self.err("expected `:` after object key"));
+        }
+        self.pos += 1;
+        Ok(Some(key))
+    }
+
+    /// True when the next non-blank byte is `c`.
+    pub(crate) fn at(&mut self, c: u8) -> bool {
+        self.skip_ws() && self.bytes()[self.pos] == c
+    }
+
+    fn object(&mut self) -> Result<Value, SyntaxError> {
+        self.begin_object()?;
+        let mut fields = Fields::new();
+        let mut first = true;
+        while let Some(key) = self.next_member(&mut first)? {
+            let v = self.value()?;
+            fields.push(key.into_owned(), v);
+        }
+        Ok(Value::Object(fields))
     }
 
     fn array(&mut self) -> Result<Value, SyntaxError> {
@@ -191,21 +215,26 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Parses a string starting at the opening quote.
-    fn string(&mut self) -> Result<String, SyntaxError> {
+    /// Parses a string starting at the opening quote; borrowed when it has no escapes.
+    fn string_cow(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         let b = self.bytes();
         let start = self.pos + 1;
         let mut i = start;
         // Fast path: no escapes.
         while i < b.len() {
-            match b[i] {
+            let c = b[i];
+            if c >= 0x20 && c != b'"' && c != b'\\' {
+                i += 1;
+                continue;
+            }
+            match c {
                 b'"' => {
                     self.pos = i + 1;
-                    return Ok(self.text[start..i].to_owned());
+                    let text: &'a str = self.text;
+                    return Ok(Cow::Borrowed(&text[start..i]));
                 }
                 b'\\' => break,
-                c if c < 0x20 => return Err(self.error_at(i, "control character in string (must be escaped)")),
-                _ => i += 1,
+                _ => return Err(self.error_at(i, "control character in string (must be escaped)")),
             }
         }
         if i >= b.len() {
@@ -219,7 +248,7 @@ impl<'a> Reader<'a> {
                 b'"' => {
                     out.push_str(&self.text[run..i]);
                     self.pos = i + 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 b'\\' => {
                     out.push_str(&self.text[run..i]);

@@ -416,3 +416,17 @@ proptest! {
         let _ = decode(&b);
     }
 }
+
+#[test]
+fn records_iterator_skips_exactly_one_bad_document() {
+    use dmsrs_codec::Records;
+    let bad = GOOD.replace(r#""operation":"insert""#, r#""operation":1"#);
+    let input = format!("{GOOD}{bad}{GOOD} {{\"x\": [}}\n{GOOD}");
+    let items: Vec<_> = Records::new(&input, DecodeOptions::default()).collect();
+    assert_eq!(items.len(), 5, "{items:?}");
+    assert!(items[0].is_ok());
+    assert!(matches!(items[1].as_ref().unwrap_err().source, CodecError::WrongType { .. }));
+    assert!(items[2].is_ok());
+    assert!(matches!(items[3].as_ref().unwrap_err().source, CodecError::Syntax(_)));
+    assert!(items[4].is_ok());
+}
