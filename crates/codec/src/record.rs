@@ -258,4 +258,13 @@ impl Record {
     pub fn is_control(&self) -> bool {
         self.metadata.record_type == RecordType::Control
     }
+
+    /// The whole record as a JSON value tree, with keys in DMS order.
+    pub fn to_value(&self) -> crate::Value {
+        let bytes = crate::encode(self, crate::MessageFormat::JsonUnformatted);
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| crate::json::parse(t).ok())
+            .unwrap_or_default()
+    }
 }
