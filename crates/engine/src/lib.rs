@@ -1,1 +1,30 @@
-//! dmsrs-engine
+//! # dmsrs-engine
+//!
+//! An embedded, AWS DMS-compatible replication engine: it runs DMS replication tasks
+//! (full load and binlog CDC from MariaDB/MySQL) in-process and writes the records DMS
+//! writes to a Kinesis-like stream, so the seed pipeline runs with no AWS account and no
+//! LocalStack licence.
+//!
+//! Data flows one way: source ([`source`], [`binlog`]) -> engine ([`fullload`], CDC) ->
+//! codec ([`encoder`] on top of `dmsrs-codec`) -> target (`dmsrs-streams`).
+//! [`EmbeddedEngine`] implements `dmsrs_tasks::ReplicationService`, the same trait as the
+//! AWS DMS client, so a scenario runs unchanged on either.
+
+mod cdc;
+pub mod checkpoint;
+pub mod columns;
+pub mod encoder;
+mod engine;
+mod error;
+mod fullload;
+pub mod mapping;
+mod runtime;
+pub mod settings;
+mod sink;
+pub mod source;
+mod targets;
+
+pub use checkpoint::{Checkpoint, CheckpointStore, FileCheckpoints, MemoryCheckpoints};
+pub use engine::{EmbeddedEngine, EngineConfig};
+pub use error::{EngineError, Result};
+pub use targets::{StreamTargets, TargetFactory};

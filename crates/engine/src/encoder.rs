@@ -1,0 +1,337 @@
+//! Turns source rows and table events into encoded DMS records for one table.
+//!
+//! A [`TableEncoder`] is built once per table (per task) from the table's columns and its
+//! resolved mapping plan; it then encodes every record of that table, for full load and CDC
+//! alike, so both phases write the same columns, names, types and partition keys.
+
+use crate::columns::ColumnKind;
+use crate::mapping::{ColumnSource, PartitionKeySpec, RecordLayout, TablePlan};
+use crate::settings::ColumnFilter;
+use crate::source::TableInfo;
+use dmsrs_codec::{
+    ColumnDef, Control, Fields, Metadata, Number, Operation, PartitionKeyType, Record, RecordType, RenderOptions,
+    TableDef, Value, encode_into, partition, render,
+};
+use dmsrs_tasks::KinesisSettings;
+
+/// Kinesis's limit on one record: data plus partition key.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Per-task encoding settings shared by every table of the task.
+#[derive(Clone, Debug)]
+pub struct TaskTarget {
+    /// The task's resource id (`TaskId` in control-record partition keys).
+    pub task_id: String,
+    /// The target endpoint's Kinesis settings.
+    pub kinesis: KinesisSettings,
+    /// Value rendering options derived from `kinesis`.
+    pub render: RenderOptions,
+    /// Limited LOB mode: LOB values are cut to this many bytes (`LobMaxSize` KB).
+    pub lob_limit: Option<usize>,
+    /// `SupportLobs`: when false, LOB columns are left out.
+    pub support_lobs: bool,
+    /// `BeforeImageSettings`: the before-image key and its column filter, when enabled.
+    pub before_image: Option<(String, ColumnFilter)>,
+    /// `ParallelApplyThreads > 0`: CDC records default to primary-key partitioning.
+    pub parallel_apply: bool,
+}
+
+/// Transaction metadata of a CDC record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TxnMeta {
+    /// `transaction-id`.
+    pub transaction_id: u64,
+    /// `transaction-record-id` (1-based).
+    pub record_id: u64,
+    /// `prev-transaction-id`.
+    pub prev_transaction_id: Option<u64>,
+    /// `prev-transaction-record-id`.
+    pub prev_record_id: Option<u64>,
+    /// `commit-timestamp`.
+    pub commit_timestamp: String,
+    /// `stream-position`.
+    pub stream_position: String,
+}
+
+/// One encoded record, ready for the stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoded {
+    /// Kinesis partition key.
+    pub partition_key: String,
+    /// The record bytes.
+    pub data: Vec<u8>,
+    /// The operation (for statistics).
+    pub operation: Operation,
+}
+
+impl Encoded {
+    /// Size as Kinesis counts it (data + partition key).
+    pub fn size(&self) -> usize {
+        self.data.len() + self.partition_key.len()
+    }
+}
+
+/// Encodes the records of one table.
+#[derive(Debug)]
+pub struct TableEncoder {
+    target: std::sync::Arc<TaskTarget>,
+    plan: TablePlan,
+    kinds: Vec<ColumnKind>,
+    /// For each output column: whether to emit it (LOB columns dropped without SupportLobs).
+    emit: Vec<bool>,
+    /// Source index -> output name, for before-images.
+    source_names: Vec<Option<String>>,
+    table_def: TableDef,
+}
+
+impl TableEncoder {
+    /// Builds the encoder from the table's columns (as planned) and its plan.
+    pub fn new(target: std::sync::Arc<TaskTarget>, info: &TableInfo, plan: TablePlan) -> Self {
+        let kinds: Vec<ColumnKind> = info.columns.iter().map(|c| c.kind.clone()).collect();
+        let emit: Vec<bool> = plan
+            .columns
+            .iter()
+            .map(|c| match c.source {
+                ColumnSource::Source { index } => {
+                    target.support_lobs || !kinds.get(index).is_some_and(ColumnKind::is_lob)
+                }
+                ColumnSource::Expression(_) => true,
+            })
+            .collect();
+        let mut source_names = vec![None; info.columns.len()];
+        for c in &plan.columns {
+            if let ColumnSource::Source { index } = c.source
+                && let Some(slot) = source_names.get_mut(index)
+            {
+                *slot = Some(c.name.clone());
+            }
+        }
+        let columns = plan
+            .columns
+            .iter()
+            .zip(&emit)
+            .filter(|(_, e)| **e)
+            .map(|(c, _)| {
+                let def = match &c.source {
+                    ColumnSource::Source { index } => match info.columns.get(*index) {
+                        Some(col) => col.kind.column_def(col.nullable),
+                        None => ColumnDef::default(),
+                    },
+                    ColumnSource::Expression(_) => {
+                        let dt = c.data_type.as_ref();
+                        ColumnDef {
+                            data_type: dt.map_or_else(|| "WSTRING".to_owned(), |d| d.type_name.to_ascii_uppercase()),
+                            length: dt.and_then(|d| d.length),
+                            precision: dt.and_then(|d| d.precision),
+                            scale: dt.and_then(|d| d.scale),
+                            nullable: Some(true),
+                            extra: Fields::new(),
+                        }
+                    }
+                };
+                (c.name.clone(), def)
+            })
+            .collect();
+        let pk_names: Vec<String> =
+            plan.primary_key.iter().filter_map(|i| source_names.get(*i).cloned().flatten()).collect();
+        let table_def = TableDef {
+            columns,
+            primary_key: (!pk_names.is_empty()).then_some(pk_names),
+            collation_name: info.collation.clone(),
+            extra: Fields::new(),
+        };
+        TableEncoder { target, plan, kinds, emit, source_names, table_def }
+    }
+
+    /// The resolved plan.
+    pub fn plan(&self) -> &TablePlan {
+        &self.plan
+    }
+
+    /// Column kinds of the source columns, by source index.
+    pub fn kinds(&self) -> &[ColumnKind] {
+        &self.kinds
+    }
+
+    /// The task settings this encoder writes with.
+    pub fn target(&self) -> &TaskTarget {
+        &self.target
+    }
+
+    fn metadata(&self, record_type: RecordType, op: Operation) -> Metadata {
+        Metadata::new(render::now_timestamp(), record_type, op, &self.plan.target_schema, &self.plan.target_table)
+    }
+
+    /// A table-level control record (`create-table`, `drop-table`, alters, renames).
+    /// `drop-table` carries `"control": {}`; the others the current table definition.
+    pub fn control(&self, op: Operation) -> Encoded {
+        let t = &self.target;
+        let mut m = self.metadata(RecordType::Control, op.clone());
+        m.partition_key_type = Some(PartitionKeyType::TaskId);
+        if t.kinesis.include_partition_value {
+            m.partition_key_value = Some(t.task_id.clone());
+        }
+        let control = t.kinesis.include_control_details.then(|| Control {
+            table_def: (op != Operation::DropTable).then(|| self.table_def.clone()),
+            extra: Fields::new(),
+        });
+        let record = Record::control(control, m);
+        let mut data = Vec::with_capacity(512);
+        encode_into(&record, t.kinesis.message_format, &mut data);
+        Encoded {
+            partition_key: partition::control_key(&t.task_id, &self.plan.target_schema, &self.plan.target_table),
+            data,
+            operation: op,
+        }
+    }
+
+    /// Renders source values (by source index) with each column's kind.
+    pub fn render_row(&self, values: Vec<mysql_async::Value>) -> Vec<Value> {
+        let lob = self.target.lob_limit;
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match self.kinds.get(i) {
+                Some(k) => k.render(v, &self.target.render, if k.is_lob() { lob } else { None }),
+                None => Value::Null,
+            })
+            .collect()
+    }
+
+    /// A data record. `after` is the row (the deleted row for deletes), `before` the
+    /// before-image for updates, both as rendered source values by source index; `txn` is
+    /// present for CDC records.
+    pub fn row(&self, op: Operation, after: &[Value], before: Option<&[Value]>, txn: Option<&TxnMeta>) -> Encoded {
+        let t = &self.target;
+        let include_null = t.kinesis.include_null_and_empty;
+        let mut data = Fields::with_capacity(self.plan.columns.len());
+        for (c, emit) in self.plan.columns.iter().zip(&self.emit) {
+            if !emit {
+                continue;
+            }
+            let v = match &c.source {
+                ColumnSource::Source { index } => after.get(*index).cloned().unwrap_or_default(),
+                ColumnSource::Expression(e) => match e.eval(|i| text(after.get(i))) {
+                    Some(s) => Value::String(s),
+                    None => Value::Null,
+                },
+            };
+            if include_null || !v.is_null() {
+                data.push(c.name.clone(), v);
+            }
+        }
+        if op == Operation::Update
+            && let (Some(bi), Some(before)) = (&self.plan.before_image, before)
+        {
+            for c in &bi.columns {
+                let v = before.get(c.source_index).cloned().unwrap_or_default();
+                if include_null || !v.is_null() {
+                    data.push(c.name.clone(), v);
+                }
+            }
+        }
+        if self.plan.layout == RecordLayout::Document {
+            let mut doc = Fields::with_capacity(1);
+            doc.push("_doc", Value::Object(data));
+            data = doc;
+        }
+
+        let (key_type, key) = self.partition_key(op.clone(), after, txn);
+        let mut m = self.metadata(RecordType::Data, op.clone());
+        if t.kinesis.include_partition_value && key_type != PartitionKeyType::SchemaTable {
+            m.partition_key_value = Some(key.clone());
+        }
+        m.partition_key_type = Some(key_type);
+        if let Some(x) = txn {
+            m.transaction_id = Some(Number::from(x.transaction_id));
+            if t.kinesis.include_transaction_details {
+                m.transaction_record_id = Some(Number::from(x.record_id));
+                m.prev_transaction_id = x.prev_transaction_id.map(Number::from);
+                m.prev_transaction_record_id = x.prev_record_id.map(Number::from);
+                m.commit_timestamp = Some(x.commit_timestamp.clone());
+                m.stream_position = Some(x.stream_position.clone());
+            }
+        }
+        let mut record = Record::data(data, m);
+        if op == Operation::Update
+            && let (Some((field, filter)), Some(before)) = (&t.before_image, before)
+        {
+            record.before_image_field = field.clone();
+            record.before_image = Some(self.before_image(before, *filter, include_null));
+        }
+        let mut bytes = Vec::with_capacity(256 + after.len() * 24);
+        encode_into(&record, t.kinesis.message_format, &mut bytes);
+        Encoded { partition_key: key, data: bytes, operation: op }
+    }
+
+    fn before_image(&self, before: &[Value], filter: ColumnFilter, include_null: bool) -> Fields {
+        let mut f = Fields::new();
+        for (i, v) in before.iter().enumerate() {
+            let Some(Some(name)) = self.source_names.get(i) else { continue };
+            let is_pk = self.plan.primary_key.contains(&i);
+            let is_lob = self.kinds.get(i).is_some_and(ColumnKind::is_lob);
+            let keep = match filter {
+                ColumnFilter::PkOnly => is_pk,
+                ColumnFilter::NonLob => !is_lob,
+                ColumnFilter::All => true,
+            };
+            if keep && (include_null || !v.is_null()) {
+                f.push(name.clone(), v.clone());
+            }
+        }
+        f
+    }
+
+    fn partition_key(&self, op: Operation, row: &[Value], txn: Option<&TxnMeta>) -> (PartitionKeyType, String) {
+        let t = &self.target;
+        let schema = &self.plan.target_schema;
+        let table = &self.plan.target_table;
+        let default = if op == Operation::Load || t.parallel_apply {
+            PartitionKeySpec::PrimaryKey
+        } else {
+            PartitionKeySpec::SchemaTable
+        };
+        let spec = match &self.plan.partition_key {
+            PartitionKeySpec::Default => &default,
+            other => other,
+        };
+        let schema_table = || (PartitionKeyType::SchemaTable, partition::schema_table_key(schema, table));
+        match spec {
+            PartitionKeySpec::PrimaryKey | PartitionKeySpec::Default => {
+                if self.plan.primary_key.is_empty() {
+                    return schema_table();
+                }
+                let values = self.plan.primary_key.iter().map(|i| row.get(*i).unwrap_or(&Value::Null));
+                (
+                    PartitionKeyType::PrimaryKey,
+                    partition::primary_key_key(schema, table, values, t.kinesis.partition_include_schema_table),
+                )
+            }
+            PartitionKeySpec::SchemaTable => schema_table(),
+            PartitionKeySpec::Constant(c) => (PartitionKeyType::Constant, partition::clamp(c.clone())),
+            PartitionKeySpec::AttributeName(_) => {
+                let v = self
+                    .plan
+                    .partition_key_column
+                    .and_then(|i| self.plan.columns.get(i))
+                    .map(|c| match &c.source {
+                        ColumnSource::Source { index } => row.get(*index).map(Value::to_key_text).unwrap_or_default(),
+                        ColumnSource::Expression(e) => e.eval(|i| text(row.get(i))).unwrap_or_default(),
+                    })
+                    .unwrap_or_default();
+                (PartitionKeyType::AttributeName, partition::clamp(v))
+            }
+            PartitionKeySpec::TransactionId => match txn {
+                Some(x) => (PartitionKeyType::TransactionId, x.transaction_id.to_string()),
+                None => schema_table(),
+            },
+        }
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.to_key_text()),
+    }
+}

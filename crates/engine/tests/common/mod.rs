@@ -1,0 +1,216 @@
+//! Shared helpers for the engine's end-to-end tests: a private MariaDB, an in-memory stream,
+//! an engine wired to both, and the seed's SQL.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use dmsrs_codec::{Record, decode};
+use dmsrs_engine::{EmbeddedEngine, EngineConfig, StreamTargets};
+use dmsrs_secrets::{MemorySecrets, SecretString, dms_secret_json};
+use dmsrs_streams::{InRecord, MemoryStream};
+use dmsrs_tasks::{
+    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, KinesisSettings, MigrationType, MySqlSettings,
+    ReplicationService, ReplicationTask, StartTask, StartType, TaskStatus, wait::wait_for_status,
+};
+use dmsrs_testkit::MariaDbServer;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const CREATE_TABLES: &str = "
+CREATE TABLE authors (
+    author_id INT AUTO_INCREMENT PRIMARY KEY,
+    first_name VARCHAR(100) NOT NULL,
+    last_name VARCHAR(100) NOT NULL,
+    date_of_birth DATE,
+    nationality VARCHAR(50),
+    biography TEXT,
+    email VARCHAR(255),
+    phone_number VARCHAR(20),
+    active BOOLEAN DEFAULT TRUE,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE accounts (
+    id INT AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(255) NOT NULL,
+    age TINYINT UNSIGNED,
+    birth_date DATE,
+    account_balance DECIMAL(10, 2),
+    is_active BOOLEAN,
+    signup_time TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    last_login DATETIME,
+    bio TEXT,
+    profile_picture BLOB,
+    favorite_color ENUM('red', 'green', 'blue'),
+    height FLOAT,
+    weight DOUBLE
+);
+CREATE TABLE novels (
+    novel_id INT AUTO_INCREMENT PRIMARY KEY,
+    title VARCHAR(255) NOT NULL,
+    author_id INT,
+    publish_date DATE,
+    isbn VARCHAR(20),
+    genre VARCHAR(100),
+    page_count INT,
+    publisher VARCHAR(100),
+    language VARCHAR(50),
+    available_copies INT,
+    total_copies INT,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    FOREIGN KEY (author_id) REFERENCES authors(author_id)
+);";
+
+pub const PRESEED_DATA: &str = "
+START TRANSACTION;
+INSERT INTO authors (first_name, last_name, date_of_birth, nationality, biography, email, phone_number)
+VALUES ('John', 'Doe', '1980-01-01', 'American', 'Biography of John Doe.', 'john.doe@example.com', '123-456-7890');
+INSERT INTO accounts
+(name, age, birth_date, account_balance, is_active, signup_time, last_login, bio, profile_picture, favorite_color, height, weight)
+VALUES ('Alice', 30, '1991-05-21', 1500.00, TRUE, '2021-01-08 09:00:00', '2021-03-10 08:00:00', 'Bio of Alice', NULL, 'red', 1.70, 60.5);
+INSERT INTO novels (title, author_id, publish_date, isbn, genre, page_count, publisher, language, available_copies, total_copies)
+VALUES
+('The Great Adventure', 1, '2020-06-01', '978-3-16-148410-0', 'Adventure', 300, 'Adventure Press', 'English', 10, 20),
+('Journey to the Stars', 1, '2021-04-10', '978-0-11-322456-7', 'Science Fiction', 350, 'SciFi Universe', 'English', 12, 25);
+COMMIT;";
+
+pub fn mappings(rule_name: &str, table: &str) -> String {
+    format!(
+        r#"{{"rules": [{{"rule-type": "selection", "rule-id": "1", "rule-name": "{rule_name}", "object-locator": {{"schema-name": "dms_sample", "table-name": "{table}"}}, "rule-action": "include"}}]}}"#
+    )
+}
+
+pub const FULL_LOAD_SETTINGS: &str = r#"{"Logging": {"EnableLogging": true}}"#;
+pub const CDC_SETTINGS: &str = r#"{"Logging": {"EnableLogging": true}, "BeforeImageSettings": {"EnableBeforeImage": true, "FieldName": "before-image", "ColumnFilter": "all"}}"#;
+
+/// The seed's KinesisSettings.
+pub fn seed_kinesis(stream: &str) -> KinesisSettings {
+    KinesisSettings {
+        stream_arn: stream.into(),
+        include_control_details: true,
+        include_null_and_empty: true,
+        include_partition_value: true,
+        include_table_alter_operations: true,
+        include_transaction_details: true,
+        partition_include_schema_table: true,
+        ..Default::default()
+    }
+}
+
+pub struct Harness {
+    pub db: MariaDbServer,
+    pub stream: MemoryStream,
+    pub engine: EmbeddedEngine,
+    pub secrets: MemorySecrets,
+    pub source_arn: String,
+    pub target_arn: String,
+}
+
+pub const SECRET: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:test-source";
+
+impl Harness {
+    pub async fn new() -> Harness {
+        Self::with_kinesis(seed_kinesis("arn:aws:kinesis:us-east-1:000000000000:stream/target")).await
+    }
+
+    pub async fn with_kinesis(kinesis: KinesisSettings) -> Harness {
+        let db = MariaDbServer::start().unwrap();
+        Self::with_db(db, kinesis).await
+    }
+
+    pub async fn with_db(db: MariaDbServer, kinesis: KinesisSettings) -> Harness {
+        let stream = MemoryStream::new("target");
+        let targets = StreamTargets::new();
+        targets.register(kinesis.stream_arn.clone(), Arc::new(stream.writer()));
+        let secrets = MemorySecrets::new();
+        secrets.put(SECRET, dms_secret_json(db.host(), db.port(), db.user(), &SecretString::new(db.password()), "dms_sample"));
+        let engine = EmbeddedEngine::new(EngineConfig::default(), Arc::new(secrets.clone()), Arc::new(targets));
+        let src = engine
+            .create_endpoint(CreateEndpoint {
+                identifier: "source".into(),
+                endpoint_type: EndpointType::Source,
+                engine_name: "mariadb".into(),
+                settings: EndpointSettings::MySql(MySqlSettings {
+                    secrets_manager_secret_id: Some(SECRET.into()),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+        let dst = engine
+            .create_endpoint(CreateEndpoint {
+                identifier: "target".into(),
+                endpoint_type: EndpointType::Target,
+                engine_name: "kinesis".into(),
+                settings: EndpointSettings::Kinesis(kinesis),
+            })
+            .await
+            .unwrap();
+        Harness { db, stream, engine, secrets, source_arn: src.arn, target_arn: dst.arn }
+    }
+
+    pub fn sql(&self, sql: &str) {
+        self.db.execute(&format!("USE dms_sample; {sql}")).unwrap();
+    }
+
+    pub async fn task(&self, id: &str, mt: MigrationType, mappings: String, settings: &str) -> ReplicationTask {
+        self.engine
+            .create_task(CreateTask {
+                identifier: id.into(),
+                source_endpoint_arn: self.source_arn.clone(),
+                target_endpoint_arn: self.target_arn.clone(),
+                replication_instance_arn: "arn:aws:dms:us-east-1:000000000000:rep:LOCAL".into(),
+                migration_type: mt,
+                table_mappings: mappings,
+                settings: Some(settings.into()),
+                cdc_start_position: None,
+                cdc_start_time: None,
+                cdc_stop_position: None,
+                resource_identifier: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    pub async fn start(&self, arn: &str, t: StartType) -> ReplicationTask {
+        self.engine.start_task(StartTask::new(arn, t)).await.unwrap()
+    }
+
+    pub async fn wait(&self, arn: &str, status: TaskStatus) -> ReplicationTask {
+        wait_for_status(&self.engine, arn, status, Duration::from_secs(30), Duration::from_millis(20)).await.unwrap()
+    }
+
+    /// Records after sequence number `after` (None = all), decoded.
+    pub fn records_after(&self, after: Option<&str>) -> Vec<(InRecord, Record)> {
+        let mut all = self.stream.records();
+        dmsrs_streams::sort_by_sequence_number(&mut all);
+        all.into_iter()
+            .filter(|r| after.is_none_or(|a| seq_gt(&r.sequence_number, a)))
+            .map(|r| {
+                let rec = decode(&r.data).unwrap();
+                (r, rec)
+            })
+            .collect()
+    }
+
+    /// Waits until `n` records arrived after `after`; returns them (fails after 20 s).
+    pub async fn wait_records(&self, after: Option<&str>, n: usize) -> Vec<(InRecord, Record)> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = self.records_after(after);
+            if r.len() >= n || std::time::Instant::now() > deadline {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub fn last_seq(&self) -> Option<String> {
+        self.stream.latest_sequence_number()
+    }
+}
+
+pub fn seq_gt(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+pub fn ops(records: &[(InRecord, Record)]) -> Vec<String> {
+    records.iter().map(|(_, r)| format!("{} {}", r.metadata.operation, r.metadata.table_name)).collect()
+}
