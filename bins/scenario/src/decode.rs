@@ -1,6 +1,8 @@
 //! `scenario decode`: DMS records in, one compact JSON line (or a summary table) out.
 
-use dmsrs_codec::{CodecError, DecodeError, DecodeOptions, Fields, KinesisMessage, Messages, Value, write_compact};
+use dmsrs_codec::{
+    CodecError, DecodeError, DecodeOptions, Fields, KinesisMessage, Messages, Value, write_compact,
+};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -47,22 +49,34 @@ pub enum DecodeCmdError {
 }
 
 /// Runs the subcommand, writing to `out` and reporting skipped records to `err`.
-pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), DecodeCmdError> {
+pub fn run(
+    args: &DecodeArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), DecodeCmdError> {
     let (bytes, what) = match &args.input {
         Some(p) => (
-            std::fs::read(p).map_err(|source| DecodeCmdError::Read { what: p.display().to_string(), source })?,
+            std::fs::read(p).map_err(|source| DecodeCmdError::Read {
+                what: p.display().to_string(),
+                source,
+            })?,
             p.display().to_string(),
         ),
         None => {
             let mut b = Vec::new();
             io::stdin()
                 .read_to_end(&mut b)
-                .map_err(|source| DecodeCmdError::Read { what: "standard input".into(), source })?;
+                .map_err(|source| DecodeCmdError::Read {
+                    what: "standard input".into(),
+                    source,
+                })?;
             (b, "standard input".to_owned())
         }
     };
     tracing::debug!(bytes = bytes.len(), input = %what, "decoding");
-    let opts = DecodeOptions { before_image_field: args.before_image_field.clone() };
+    let opts = DecodeOptions {
+        before_image_field: args.before_image_field.clone(),
+    };
 
     // Invalid UTF-8: decode the valid prefix, then report the bad bytes at the record that
     // holds them.
@@ -70,7 +84,10 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         Ok(t) => (t, None),
         Err(e) => {
             let at = e.valid_up_to();
-            (std::str::from_utf8(&bytes[..at]).unwrap_or_default(), Some(at))
+            (
+                std::str::from_utf8(&bytes[..at]).unwrap_or_default(),
+                Some(at),
+            )
         }
     };
     let mut items: Vec<Result<KinesisMessage, DecodeError>> = Messages::new(text, opts).collect();
@@ -78,7 +95,11 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         let utf8 = CodecError::InvalidUtf8 { offset: at };
         match items.last_mut() {
             Some(Err(e)) => e.source = utf8,
-            _ => items.push(Err(DecodeError { index: items.len() + 1, offset: at, source: utf8 })),
+            _ => items.push(Err(DecodeError {
+                index: items.len() + 1,
+                offset: at,
+                source: utf8,
+            })),
         }
     }
 
@@ -91,7 +112,11 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resul
                 if args.summary {
                     let md = &m.record.metadata;
                     *summary
-                        .entry((md.schema_name.clone(), md.table_name.clone(), md.operation.to_string()))
+                        .entry((
+                            md.schema_name.clone(),
+                            md.table_name.clone(),
+                            md.operation.to_string(),
+                        ))
                         .or_default() += 1;
                 } else {
                     line.clear();
@@ -133,11 +158,20 @@ fn summary_line(m: &KinesisMessage) -> Value {
     f.push("table", md.table_name.as_str());
     f.push("partition_key", opt_str(m.partition_key.as_deref()));
     f.push("timestamp", md.timestamp.as_str());
-    f.push("transaction_id", md.transaction_id.clone().map_or(Value::Null, Value::Number));
+    f.push(
+        "transaction_id",
+        md.transaction_id.clone().map_or(Value::Null, Value::Number),
+    );
     f.push("data", r.data.clone().map_or(Value::Null, Value::Object));
-    f.push("before_image", r.before_image.clone().map_or(Value::Null, Value::Object));
+    f.push(
+        "before_image",
+        r.before_image.clone().map_or(Value::Null, Value::Object),
+    );
     let control = if r.control.is_some() {
-        r.to_value().as_object().and_then(|o| o.get("control").cloned()).unwrap_or_default()
+        r.to_value()
+            .as_object()
+            .and_then(|o| o.get("control").cloned())
+            .unwrap_or_default()
     } else {
         Value::Null
     };
@@ -145,10 +179,23 @@ fn summary_line(m: &KinesisMessage) -> Value {
     Value::Object(f)
 }
 
-fn write_summary(summary: &BTreeMap<(String, String, String), u64>, out: &mut dyn Write) -> io::Result<()> {
+fn write_summary(
+    summary: &BTreeMap<(String, String, String), u64>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let rows: Vec<[String; 3]> = summary
         .iter()
-        .map(|((s, t, op), n)| [if s.is_empty() { t.clone() } else { format!("{s}.{t}") }, op.clone(), n.to_string()])
+        .map(|((s, t, op), n)| {
+            [
+                if s.is_empty() {
+                    t.clone()
+                } else {
+                    format!("{s}.{t}")
+                },
+                op.clone(),
+                n.to_string(),
+            ]
+        })
         .collect();
     crate::table::write(out, &["TABLE", "OPERATION", "RECORDS"], &rows)?;
     let total: u64 = summary.values().sum();

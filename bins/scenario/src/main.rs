@@ -28,7 +28,10 @@ enum Command {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() -> ExitCode {
@@ -40,7 +43,11 @@ fn main() -> ExitCode {
             let stderr = std::io::stderr();
             match decode::run(&args, &mut stdout.lock(), &mut stderr.lock()) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(decode::DecodeCmdError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(decode::DecodeCmdError::Write(e))
+                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("scenario decode: {e}");
                     ExitCode::FAILURE

@@ -3,7 +3,11 @@
 use std::io::{self, Write};
 
 /// Writes `rows` under `header`, columns padded to their widest cell.
-pub fn write<const N: usize>(out: &mut dyn Write, header: &[&str; N], rows: &[[String; N]]) -> io::Result<()> {
+pub fn write<const N: usize>(
+    out: &mut dyn Write,
+    header: &[&str; N],
+    rows: &[[String; N]],
+) -> io::Result<()> {
     let mut widths = header.map(|h| h.chars().count());
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -18,7 +22,10 @@ pub fn write<const N: usize>(out: &mut dyn Write, header: &[&str; N], rows: &[[S
             }
             s.push_str(c);
             if i + 1 < N {
-                s.extend(std::iter::repeat_n(' ', w.saturating_sub(c.chars().count())));
+                s.extend(std::iter::repeat_n(
+                    ' ',
+                    w.saturating_sub(c.chars().count()),
+                ));
             }
         }
         s

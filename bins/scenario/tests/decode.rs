@@ -21,7 +21,11 @@ fn run(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn lines(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -66,8 +70,14 @@ fn aws_get_records_output_and_summary() {
     let o = run(&["--summary"], input.as_bytes());
     assert!(o.status.success());
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("dms_sample.accounts  drop-table  1"), "{text}");
-    assert!(text.contains("dms_sample.accounts  insert      2"), "{text}");
+    assert!(
+        text.contains("dms_sample.accounts  drop-table  1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dms_sample.accounts  insert      2"),
+        "{text}"
+    );
     assert!(text.trim_end().ends_with("3 record(s)"), "{text}");
 }
 
@@ -84,7 +94,10 @@ fn malformed_record_stops_after_printing_the_good_ones() {
 
 #[test]
 fn keep_going_skips_and_reports() {
-    let o = run(&["--keep-going"], format!("{INSERT}\n{{\"data\": [\n{INSERT}\n").as_bytes());
+    let o = run(
+        &["--keep-going"],
+        format!("{INSERT}\n{{\"data\": [\n{INSERT}\n").as_bytes(),
+    );
     assert!(o.status.success());
     assert_eq!(lines(&o).len(), 2);
     let err = String::from_utf8(o.stderr).unwrap();
@@ -103,7 +116,10 @@ fn invalid_utf8_is_reported_at_its_record() {
     assert!(!o.status.success());
     assert_eq!(lines(&o).len(), 1);
     let err = String::from_utf8(o.stderr).unwrap();
-    assert!(err.contains("record #2") && err.contains("invalid UTF-8"), "{err}");
+    assert!(
+        err.contains("record #2") && err.contains("invalid UTF-8"),
+        "{err}"
+    );
 }
 
 #[test]

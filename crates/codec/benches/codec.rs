@@ -5,8 +5,8 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use dmsrs_codec::{
-    ColumnDef, Control, Fields, MessageFormat, Metadata, Number, Operation, PartitionKeyType, Record, RecordType, TableDef,
-    Value, decode, encode_into, render,
+    ColumnDef, Control, Fields, MessageFormat, Metadata, Number, Operation, PartitionKeyType,
+    Record, RecordType, TableDef, Value, decode, encode_into, render,
 };
 use std::time::Duration;
 
@@ -33,7 +33,13 @@ fn mix() -> Vec<Record> {
             .collect();
             Record::data(data, m)
         } else if kind < 70 {
-            let mut m = Metadata::new(ts, RecordType::Data, Operation::Load, "dms_sample", "accounts");
+            let mut m = Metadata::new(
+                ts,
+                RecordType::Data,
+                Operation::Load,
+                "dms_sample",
+                "accounts",
+            );
             m.partition_key_type = Some(PartitionKeyType::PrimaryKey);
             m.partition_key_value = Some(format!("dms_sample.accounts.{i}"));
             let data: Fields = [
@@ -44,9 +50,18 @@ fn mix() -> Vec<Record> {
                 ("account_balance", render::decimal("1500.25")),
                 ("is_active", render::integer(1, &o)),
                 ("signup_time", render::datetime(2021, 1, 8, 9, 0, 0, 0)),
-                ("last_login", render::datetime(2021, 3, 10, 8, 0, 0, 123_456)),
-                ("bio", render::text("Bio of Alice,\n with a \"quote\" and a tab\t.")),
-                ("profile_picture", render::binary(&[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], &o)),
+                (
+                    "last_login",
+                    render::datetime(2021, 3, 10, 8, 0, 0, 123_456),
+                ),
+                (
+                    "bio",
+                    render::text("Bio of Alice,\n with a \"quote\" and a tab\t."),
+                ),
+                (
+                    "profile_picture",
+                    render::binary(&[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], &o),
+                ),
                 ("favorite_color", render::text("red")),
                 ("height", render::float(1.7)),
                 ("weight", render::double(60.5)),
@@ -55,7 +70,8 @@ fn mix() -> Vec<Record> {
             .collect();
             Record::data(data, m)
         } else if kind < 95 {
-            let op = [Operation::Insert, Operation::Update, Operation::Delete][(i % 3) as usize].clone();
+            let op =
+                [Operation::Insert, Operation::Update, Operation::Delete][(i % 3) as usize].clone();
             let mut m = Metadata::new(ts, RecordType::Data, op.clone(), "dms_sample", "authors");
             m.partition_key_type = Some(PartitionKeyType::SchemaTable);
             m.transaction_id = Some(Number::from(1_000_000 + i));
@@ -63,7 +79,13 @@ fn mix() -> Vec<Record> {
             m.prev_transaction_id = Some(Number::from(999_999 + i));
             m.prev_transaction_record_id = Some(Number::from(3i64));
             m.commit_timestamp = Some("2024-05-23T19:17:33.000000Z".into());
-            m.stream_position = Some(format!("mysql-bin.000003:{}:0:{}:{}:mysql-bin.000003:{}", i * 400, i * 400 + 380, 1_000_000 + i, i * 400));
+            m.stream_position = Some(format!(
+                "mysql-bin.000003:{}:0:{}:{}:mysql-bin.000003:{}",
+                i * 400,
+                i * 400 + 380,
+                1_000_000 + i,
+                i * 400
+            ));
             let row: Fields = [
                 ("author_id", render::integer(i as i128, &o)),
                 ("first_name", render::text("John")),
@@ -84,18 +106,52 @@ fn mix() -> Vec<Record> {
             }
             r
         } else {
-            let op = if kind == 99 { Operation::DropTable } else { Operation::CreateTable };
+            let op = if kind == 99 {
+                Operation::DropTable
+            } else {
+                Operation::CreateTable
+            };
             let mut m = Metadata::new(ts, RecordType::Control, op.clone(), "dms_sample", "novels");
             m.partition_key_type = Some(PartitionKeyType::TaskId);
             m.partition_key_value = Some("K55IUCGBASJS5VHZJIINA45FII".into());
             let control = if op == Operation::DropTable {
                 Control::default()
             } else {
-                let columns = ["novel_id", "title", "author_id", "publish_date", "isbn", "genre", "page_count", "publisher", "language", "available_copies", "total_copies", "created_at"]
-                    .iter()
-                    .map(|c| (c.to_string(), ColumnDef { data_type: "WSTRING".into(), length: Some(255), nullable: Some(true), ..Default::default() }))
-                    .collect();
-                Control { table_def: Some(TableDef { columns, primary_key: Some(vec!["novel_id".into()]), ..Default::default() }), ..Default::default() }
+                let columns = [
+                    "novel_id",
+                    "title",
+                    "author_id",
+                    "publish_date",
+                    "isbn",
+                    "genre",
+                    "page_count",
+                    "publisher",
+                    "language",
+                    "available_copies",
+                    "total_copies",
+                    "created_at",
+                ]
+                .iter()
+                .map(|c| {
+                    (
+                        c.to_string(),
+                        ColumnDef {
+                            data_type: "WSTRING".into(),
+                            length: Some(255),
+                            nullable: Some(true),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect();
+                Control {
+                    table_def: Some(TableDef {
+                        columns,
+                        primary_key: Some(vec!["novel_id".into()]),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
             };
             Record::control(Some(control), m)
         };
@@ -121,49 +177,64 @@ fn bench(c: &mut Criterion) {
 
         let mut g = c.benchmark_group(format!("decode/{}", format.as_str()));
         g.throughput(Throughput::Bytes(bytes as u64));
-        g.bench_function(BenchmarkId::new("dmsrs_codec::decode (typed)", records.len()), |b| {
-            b.iter(|| {
-                for d in &docs {
-                    black_box(decode(black_box(d)).ok());
-                }
-            })
-        });
-        g.bench_function(BenchmarkId::new("serde_json::Value (untyped)", records.len()), |b| {
-            b.iter(|| {
-                for d in &docs {
-                    black_box(serde_json::from_slice::<serde_json::Value>(black_box(d)).ok());
-                }
-            })
-        });
+        g.bench_function(
+            BenchmarkId::new("dmsrs_codec::decode (typed)", records.len()),
+            |b| {
+                b.iter(|| {
+                    for d in &docs {
+                        black_box(decode(black_box(d)).ok());
+                    }
+                })
+            },
+        );
+        g.bench_function(
+            BenchmarkId::new("serde_json::Value (untyped)", records.len()),
+            |b| {
+                b.iter(|| {
+                    for d in &docs {
+                        black_box(serde_json::from_slice::<serde_json::Value>(black_box(d)).ok());
+                    }
+                })
+            },
+        );
         g.finish();
 
-        let values: Vec<serde_json::Value> = docs.iter().filter_map(|d| serde_json::from_slice(d).ok()).collect();
+        let values: Vec<serde_json::Value> = docs
+            .iter()
+            .filter_map(|d| serde_json::from_slice(d).ok())
+            .collect();
         let mut g = c.benchmark_group(format!("encode/{}", format.as_str()));
         g.throughput(Throughput::Bytes(bytes as u64));
-        g.bench_function(BenchmarkId::new("dmsrs_codec::encode (typed)", records.len()), |b| {
-            let mut buf = Vec::with_capacity(1024);
-            b.iter(|| {
-                for r in &records {
-                    buf.clear();
-                    encode_into(black_box(r), format, &mut buf);
-                    black_box(&buf);
-                }
-            })
-        });
-        g.bench_function(BenchmarkId::new("serde_json::to_writer (untyped)", records.len()), |b| {
-            let mut buf = Vec::with_capacity(1024);
-            b.iter(|| {
-                for v in &values {
-                    buf.clear();
-                    if format == MessageFormat::Json {
-                        let _ = serde_json::to_writer_pretty(&mut buf, black_box(v));
-                    } else {
-                        let _ = serde_json::to_writer(&mut buf, black_box(v));
+        g.bench_function(
+            BenchmarkId::new("dmsrs_codec::encode (typed)", records.len()),
+            |b| {
+                let mut buf = Vec::with_capacity(1024);
+                b.iter(|| {
+                    for r in &records {
+                        buf.clear();
+                        encode_into(black_box(r), format, &mut buf);
+                        black_box(&buf);
                     }
-                    black_box(&buf);
-                }
-            })
-        });
+                })
+            },
+        );
+        g.bench_function(
+            BenchmarkId::new("serde_json::to_writer (untyped)", records.len()),
+            |b| {
+                let mut buf = Vec::with_capacity(1024);
+                b.iter(|| {
+                    for v in &values {
+                        buf.clear();
+                        if format == MessageFormat::Json {
+                            let _ = serde_json::to_writer_pretty(&mut buf, black_box(v));
+                        } else {
+                            let _ = serde_json::to_writer(&mut buf, black_box(v));
+                        }
+                        black_box(&buf);
+                    }
+                })
+            },
+        );
         g.finish();
     }
 }

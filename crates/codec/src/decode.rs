@@ -3,7 +3,8 @@
 use crate::error::{CodecError, DecodeError};
 use crate::json::Reader;
 use crate::record::{
-    ColumnDef, Control, DEFAULT_BEFORE_IMAGE_FIELD, Metadata, Operation, PartitionKeyType, Record, RecordType, TableDef,
+    ColumnDef, Control, DEFAULT_BEFORE_IMAGE_FIELD, Metadata, Operation, PartitionKeyType, Record,
+    RecordType, TableDef,
 };
 use crate::value::{Fields, Number, Value};
 
@@ -16,7 +17,9 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { before_image_field: DEFAULT_BEFORE_IMAGE_FIELD.to_owned() }
+        DecodeOptions {
+            before_image_field: DEFAULT_BEFORE_IMAGE_FIELD.to_owned(),
+        }
     }
 }
 
@@ -35,7 +38,10 @@ pub fn decode_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Record, CodecEr
     let mut r = Reader::new(text);
     let record = record_from_reader(&mut r, opts)?;
     if r.skip_ws() {
-        return Err(CodecError::Syntax(r.error_at(r.offset(), "trailing characters after the JSON document")));
+        return Err(CodecError::Syntax(r.error_at(
+            r.offset(),
+            "trailing characters after the JSON document",
+        )));
     }
     Ok(record)
 }
@@ -122,7 +128,9 @@ fn finish_record(
 }
 
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, CodecError> {
-    std::str::from_utf8(bytes).map_err(|e| CodecError::InvalidUtf8 { offset: e.valid_up_to() })
+    std::str::from_utf8(bytes).map_err(|e| CodecError::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })
 }
 
 /// Iterates over the DMS messages in a text that holds several: concatenated, or separated
@@ -143,12 +151,22 @@ pub struct Records<'a> {
 impl<'a> Records<'a> {
     /// Reads records from UTF-8 text.
     pub fn new(text: &'a str, opts: DecodeOptions) -> Self {
-        Records { reader: Reader::new(text), text, opts, index: 0, done: false }
+        Records {
+            reader: Reader::new(text),
+            text,
+            opts,
+            index: 0,
+            done: false,
+        }
     }
 
     /// Reads records from bytes; invalid UTF-8 is reported as the first item.
     pub fn from_bytes(bytes: &'a [u8], opts: DecodeOptions) -> Result<Self, DecodeError> {
-        let text = utf8(bytes).map_err(|e| DecodeError { index: 1, offset: 0, source: e })?;
+        let text = utf8(bytes).map_err(|e| DecodeError {
+            index: 1,
+            offset: 0,
+            source: e,
+        })?;
         Ok(Records::new(text, opts))
     }
 
@@ -201,7 +219,11 @@ impl Iterator for Records<'_> {
                 if self.reader.value().is_err() {
                     self.resync(offset);
                 }
-                Some(Err(DecodeError { index, offset, source }))
+                Some(Err(DecodeError {
+                    index,
+                    offset,
+                    source,
+                }))
             }
         }
     }
@@ -234,7 +256,9 @@ pub fn record_from_value(value: Value, opts: &DecodeOptions) -> Result<Record, C
 }
 
 fn missing(field: &str) -> CodecError {
-    CodecError::MissingField { field: field.to_owned() }
+    CodecError::MissingField {
+        field: field.to_owned(),
+    }
 }
 
 fn object(v: Value, field: &str) -> Result<Fields, CodecError> {
@@ -280,44 +304,89 @@ struct MetadataBuilder {
 impl MetadataBuilder {
     fn m(&mut self) -> &mut Metadata {
         self.m.get_or_insert_with(|| {
-            Metadata::new(String::new(), RecordType::Data, Operation::Load, String::new(), String::new())
+            Metadata::new(
+                String::new(),
+                RecordType::Data,
+                Operation::Load,
+                String::new(),
+                String::new(),
+            )
         })
     }
 
     fn set(&mut self, key: String, v: Value) -> Result<(), CodecError> {
         match key.as_str() {
             "timestamp" => self.timestamp = Some(string(v, "metadata.timestamp")?),
-            "record-type" => self.record_type = Some(RecordType::parse(&string(v, "metadata.record-type")?)),
-            "operation" => self.operation = Some(Operation::parse(&string(v, "metadata.operation")?)),
-            "partition-key-type" => {
-                self.m().partition_key_type = Some(PartitionKeyType::parse(&string(v, "metadata.partition-key-type")?))
+            "record-type" => {
+                self.record_type = Some(RecordType::parse(&string(v, "metadata.record-type")?))
             }
-            "partition-key-value" => self.m().partition_key_value = Some(string(v, "metadata.partition-key-value")?),
+            "operation" => {
+                self.operation = Some(Operation::parse(&string(v, "metadata.operation")?))
+            }
+            "partition-key-type" => {
+                self.m().partition_key_type = Some(PartitionKeyType::parse(&string(
+                    v,
+                    "metadata.partition-key-type",
+                )?))
+            }
+            "partition-key-value" => {
+                self.m().partition_key_value = Some(string(v, "metadata.partition-key-value")?)
+            }
             "schema-name" => self.schema = Some(string(v, "metadata.schema-name")?),
             "table-name" => self.table = Some(string(v, "metadata.table-name")?),
-            "transaction-id" => self.m().transaction_id = Some(number(v, "metadata.transaction-id")?),
+            "transaction-id" => {
+                self.m().transaction_id = Some(number(v, "metadata.transaction-id")?)
+            }
             "transaction-record-id" => {
                 self.m().transaction_record_id = Some(number(v, "metadata.transaction-record-id")?)
             }
-            "prev-transaction-id" => self.m().prev_transaction_id = Some(number(v, "metadata.prev-transaction-id")?),
-            "prev-transaction-record-id" => {
-                self.m().prev_transaction_record_id = Some(number(v, "metadata.prev-transaction-record-id")?)
+            "prev-transaction-id" => {
+                self.m().prev_transaction_id = Some(number(v, "metadata.prev-transaction-id")?)
             }
-            "commit-timestamp" => self.m().commit_timestamp = Some(string(v, "metadata.commit-timestamp")?),
-            "stream-position" => self.m().stream_position = Some(string(v, "metadata.stream-position")?),
+            "prev-transaction-record-id" => {
+                self.m().prev_transaction_record_id =
+                    Some(number(v, "metadata.prev-transaction-record-id")?)
+            }
+            "commit-timestamp" => {
+                self.m().commit_timestamp = Some(string(v, "metadata.commit-timestamp")?)
+            }
+            "stream-position" => {
+                self.m().stream_position = Some(string(v, "metadata.stream-position")?)
+            }
             _ => self.m().extra.push(key, v),
         }
         Ok(())
     }
 
     fn finish(mut self) -> Result<Metadata, CodecError> {
-        let timestamp = self.timestamp.take().ok_or_else(|| missing("metadata.timestamp"))?;
-        let record_type = self.record_type.take().ok_or_else(|| missing("metadata.record-type"))?;
-        let operation = self.operation.take().ok_or_else(|| missing("metadata.operation"))?;
-        let schema = self.schema.take().ok_or_else(|| missing("metadata.schema-name"))?;
-        let table = self.table.take().ok_or_else(|| missing("metadata.table-name"))?;
+        let timestamp = self
+            .timestamp
+            .take()
+            .ok_or_else(|| missing("metadata.timestamp"))?;
+        let record_type = self
+            .record_type
+            .take()
+            .ok_or_else(|| missing("metadata.record-type"))?;
+        let operation = self
+            .operation
+            .take()
+            .ok_or_else(|| missing("metadata.operation"))?;
+        let schema = self
+            .schema
+            .take()
+            .ok_or_else(|| missing("metadata.schema-name"))?;
+        let table = self
+            .table
+            .take()
+            .ok_or_else(|| missing("metadata.table-name"))?;
         let mut m = self.m.take().unwrap_or_else(|| {
-            Metadata::new(String::new(), RecordType::Data, Operation::Load, String::new(), String::new())
+            Metadata::new(
+                String::new(),
+                RecordType::Data,
+                Operation::Load,
+                String::new(),
+                String::new(),
+            )
         });
         m.timestamp = timestamp;
         m.record_type = record_type;
@@ -354,7 +423,11 @@ fn table_def_from(v: Value) -> Result<TableDef, CodecError> {
             }
             "primary-key" => {
                 let Value::Array(items) = v else {
-                    return Err(CodecError::wrong_type("control.table-def.primary-key", "an array", &v));
+                    return Err(CodecError::wrong_type(
+                        "control.table-def.primary-key",
+                        "an array",
+                        &v,
+                    ));
                 };
                 let pk = items
                     .into_iter()
@@ -362,7 +435,9 @@ fn table_def_from(v: Value) -> Result<TableDef, CodecError> {
                     .collect::<Result<Vec<_>, _>>()?;
                 t.primary_key = Some(pk);
             }
-            "collation-name" => t.collation_name = Some(string(v, "control.table-def.collation-name")?),
+            "collation-name" => {
+                t.collation_name = Some(string(v, "control.table-def.collation-name")?)
+            }
             _ => t.extra.push(key, v),
         }
     }
@@ -388,7 +463,13 @@ fn column_def_from(v: Value, path: &str) -> Result<ColumnDef, CodecError> {
             }
             "nullable" => match v {
                 Value::Bool(b) => c.nullable = Some(b),
-                other => return Err(CodecError::wrong_type(format!("{path}.nullable"), "a boolean", &other)),
+                other => {
+                    return Err(CodecError::wrong_type(
+                        format!("{path}.nullable"),
+                        "a boolean",
+                        &other,
+                    ));
+                }
             },
             _ => c.extra.push(key, v),
         }

@@ -7,7 +7,7 @@
 //! newline. See docs/dms-format.md for the evidence and the choices made where it is silent.
 
 use crate::record::{ColumnDef, Control, Metadata, Record, TableDef};
-use crate::value::{Fields, Value};
+use crate::value::{Fields, Number, Value};
 
 /// `KinesisSettings.MessageFormat`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
@@ -59,43 +59,73 @@ impl Out<'_> {
         write_escaped(self.buf, s);
     }
 
-    /// Writes an object from an iterator of entries; `depth` is the depth of the object's
-    /// members (1 for the top-level object's members).
-    fn object<'v, I, F>(&mut self, depth: usize, entries: I, mut write_value: F)
-    where
-        I: IntoIterator<Item = (&'v str, EntryValue<'v>)>,
-        F: FnMut(&mut Self, usize, EntryValue<'v>),
-    {
+    /// Opens an object.
+    fn open(&mut self) {
         self.buf.push(b'{');
         if self.pretty {
             self.buf.push(b'\n');
         }
-        let mut first = true;
-        for (k, v) in entries {
-            if !first {
-                self.buf.push(b',');
-                if self.pretty {
-                    self.buf.push(b'\n');
-                }
-            }
-            first = false;
+    }
+
+    /// Writes a member's key (and the separator before it unless `first`); `depth` is the
+    /// depth of the object's members (1 for the top-level object's members).
+    fn key(&mut self, depth: usize, first: &mut bool, k: &str) {
+        if !*first {
+            self.buf.push(b',');
             if self.pretty {
-                self.indent(depth);
+                self.buf.push(b'\n');
             }
-            self.string(k);
-            self.buf.push(b':');
-            if self.pretty {
-                self.buf.push(b'\t');
-            }
-            write_value(self, depth + 1, v);
         }
+        *first = false;
         if self.pretty {
-            if !first {
+            self.indent(depth);
+        }
+        self.string(k);
+        self.buf.push(b':');
+        if self.pretty {
+            self.buf.push(b'\t');
+        }
+    }
+
+    /// Closes an object; `empty` when no member was written.
+    fn close(&mut self, depth: usize, empty: bool) {
+        if self.pretty {
+            if !empty {
                 self.buf.push(b'\n');
             }
             self.indent(depth.saturating_sub(1));
         }
         self.buf.push(b'}');
+    }
+
+    /// Writes an object from an iterator of entries.
+    fn object<'v, I, F>(&mut self, depth: usize, entries: I, mut write_value: F)
+    where
+        I: IntoIterator<Item = (&'v str, EntryValue<'v>)>,
+        F: FnMut(&mut Self, usize, EntryValue<'v>),
+    {
+        self.open();
+        let mut first = true;
+        for (k, v) in entries {
+            self.key(depth, &mut first, k);
+            write_value(self, depth + 1, v);
+        }
+        self.close(depth, first);
+    }
+
+    /// Writes an object of plain values from an iterator.
+    fn value_object<'v>(
+        &mut self,
+        depth: usize,
+        entries: impl Iterator<Item = (&'v str, &'v Value)>,
+    ) {
+        self.open();
+        let mut first = true;
+        for (k, v) in entries {
+            self.key(depth, &mut first, k);
+            self.value(depth + 1, v);
+        }
+        self.close(depth, first);
     }
 
     fn value(&mut self, depth: usize, v: &Value) {
@@ -123,7 +153,7 @@ impl Out<'_> {
     }
 
     fn fields(&mut self, depth: usize, o: &Fields) {
-        self.object(depth, o.iter().map(|(k, v)| (k, EntryValue::Value(v))), write_entry);
+        self.value_object(depth, o.iter());
     }
 }
 
@@ -169,7 +199,12 @@ fn write_entry(out: &mut Out<'_>, depth: usize, v: EntryValue<'_>) {
             out.object(depth, e, write_entry);
         }
         EntryValue::Columns(cols) => {
-            out.object(depth, cols.iter().map(|(k, c)| (k.as_str(), EntryValue::Column(c))), write_entry);
+            out.object(
+                depth,
+                cols.iter()
+                    .map(|(k, c)| (k.as_str(), EntryValue::Column(c))),
+                write_entry,
+            );
         }
         EntryValue::Column(c) => {
             let length = c.length.map(|v| v.to_string());
@@ -187,7 +222,10 @@ fn write_entry(out: &mut Out<'_>, depth: usize, v: EntryValue<'_>) {
                 e.push(("scale", EntryValue::Raw(v)));
             }
             if let Some(n) = c.nullable {
-                e.push(("nullable", EntryValue::Raw(if n { "true" } else { "false" })));
+                e.push((
+                    "nullable",
+                    EntryValue::Raw(if n { "true" } else { "false" }),
+                ));
             }
             e.extend(c.extra.iter().map(|(k, v)| (k, EntryValue::Value(v))));
             out.object(depth, e, write_entry);
@@ -206,39 +244,174 @@ fn write_entry(out: &mut Out<'_>, depth: usize, v: EntryValue<'_>) {
             out.buf.push(b']');
         }
         EntryValue::Metadata(m) => {
-            let mut e: Vec<(&str, EntryValue<'_>)> = Vec::with_capacity(13 + m.extra.len());
-            e.push(("timestamp", EntryValue::Str(&m.timestamp)));
-            e.push(("record-type", EntryValue::Str(m.record_type.as_str())));
-            e.push(("operation", EntryValue::Str(m.operation.as_str())));
-            if let Some(t) = &m.partition_key_type {
-                e.push(("partition-key-type", EntryValue::Str(t.as_str())));
-            }
-            if let Some(v) = &m.partition_key_value {
-                e.push(("partition-key-value", EntryValue::Str(v)));
-            }
-            e.push(("schema-name", EntryValue::Str(&m.schema_name)));
-            e.push(("table-name", EntryValue::Str(&m.table_name)));
-            if let Some(v) = &m.transaction_id {
-                e.push(("transaction-id", EntryValue::Raw(v.as_str())));
-            }
-            if let Some(v) = &m.transaction_record_id {
-                e.push(("transaction-record-id", EntryValue::Raw(v.as_str())));
-            }
-            if let Some(v) = &m.prev_transaction_id {
-                e.push(("prev-transaction-id", EntryValue::Raw(v.as_str())));
-            }
-            if let Some(v) = &m.prev_transaction_record_id {
-                e.push(("prev-transaction-record-id", EntryValue::Raw(v.as_str())));
-            }
-            if let Some(v) = &m.commit_timestamp {
-                e.push(("commit-timestamp", EntryValue::Str(v)));
-            }
-            if let Some(v) = &m.stream_position {
-                e.push(("stream-position", EntryValue::Str(v)));
-            }
-            e.extend(m.extra.iter().map(|(k, v)| (k, EntryValue::Value(v))));
-            out.object(depth, e, write_entry);
+            write_metadata(out, depth, &MetadataRef::from(m), m.extra.iter())
         }
+    }
+}
+
+/// A number in borrowed metadata: a plain integer or a kept literal.
+#[derive(Clone, Copy, Debug)]
+pub enum NumRef<'a> {
+    /// An unsigned integer.
+    U64(u64),
+    /// A number literal (as decoded).
+    Literal(&'a Number),
+}
+
+/// The `metadata` object with borrowed fields, for writing records without building a
+/// [`Record`] (the engine's hot path). Same key order and rules as [`Metadata`].
+#[derive(Clone, Copy, Debug)]
+pub struct MetadataRef<'a> {
+    /// `timestamp`.
+    pub timestamp: &'a str,
+    /// `record-type`.
+    pub record_type: &'a str,
+    /// `operation`.
+    pub operation: &'a str,
+    /// `partition-key-type`.
+    pub partition_key_type: Option<&'a str>,
+    /// `partition-key-value`.
+    pub partition_key_value: Option<&'a str>,
+    /// `schema-name`.
+    pub schema_name: &'a str,
+    /// `table-name`.
+    pub table_name: &'a str,
+    /// `transaction-id`.
+    pub transaction_id: Option<NumRef<'a>>,
+    /// `transaction-record-id`.
+    pub transaction_record_id: Option<NumRef<'a>>,
+    /// `prev-transaction-id`.
+    pub prev_transaction_id: Option<NumRef<'a>>,
+    /// `prev-transaction-record-id`.
+    pub prev_transaction_record_id: Option<NumRef<'a>>,
+    /// `commit-timestamp`.
+    pub commit_timestamp: Option<&'a str>,
+    /// `stream-position`.
+    pub stream_position: Option<&'a str>,
+}
+
+impl<'a> From<&'a Metadata> for MetadataRef<'a> {
+    fn from(m: &'a Metadata) -> Self {
+        MetadataRef {
+            timestamp: &m.timestamp,
+            record_type: m.record_type.as_str(),
+            operation: m.operation.as_str(),
+            partition_key_type: m.partition_key_type.as_ref().map(|t| t.as_str()),
+            partition_key_value: m.partition_key_value.as_deref(),
+            schema_name: &m.schema_name,
+            table_name: &m.table_name,
+            transaction_id: m.transaction_id.as_ref().map(NumRef::Literal),
+            transaction_record_id: m.transaction_record_id.as_ref().map(NumRef::Literal),
+            prev_transaction_id: m.prev_transaction_id.as_ref().map(NumRef::Literal),
+            prev_transaction_record_id: m.prev_transaction_record_id.as_ref().map(NumRef::Literal),
+            commit_timestamp: m.commit_timestamp.as_deref(),
+            stream_position: m.stream_position.as_deref(),
+        }
+    }
+}
+
+fn write_metadata<'e>(
+    out: &mut Out<'_>,
+    depth: usize,
+    m: &MetadataRef<'_>,
+    extra: impl Iterator<Item = (&'e str, &'e Value)>,
+) {
+    fn num(out: &mut Out<'_>, n: NumRef<'_>) {
+        match n {
+            NumRef::U64(v) => {
+                let mut b = [0u8; 20];
+                let mut i = b.len();
+                let mut v = v;
+                loop {
+                    i -= 1;
+                    b[i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                    if v == 0 {
+                        break;
+                    }
+                }
+                out.buf.extend_from_slice(&b[i..]);
+            }
+            NumRef::Literal(l) => out.raw(l.as_str()),
+        }
+    }
+    let d = depth;
+    let mut first = true;
+    out.open();
+    out.key(d, &mut first, "timestamp");
+    out.string(m.timestamp);
+    out.key(d, &mut first, "record-type");
+    out.string(m.record_type);
+    out.key(d, &mut first, "operation");
+    out.string(m.operation);
+    if let Some(v) = m.partition_key_type {
+        out.key(d, &mut first, "partition-key-type");
+        out.string(v);
+    }
+    if let Some(v) = m.partition_key_value {
+        out.key(d, &mut first, "partition-key-value");
+        out.string(v);
+    }
+    out.key(d, &mut first, "schema-name");
+    out.string(m.schema_name);
+    out.key(d, &mut first, "table-name");
+    out.string(m.table_name);
+    for (k, v) in [
+        ("transaction-id", m.transaction_id),
+        ("transaction-record-id", m.transaction_record_id),
+        ("prev-transaction-id", m.prev_transaction_id),
+        ("prev-transaction-record-id", m.prev_transaction_record_id),
+    ] {
+        if let Some(v) = v {
+            out.key(d, &mut first, k);
+            num(out, v);
+        }
+    }
+    if let Some(v) = m.commit_timestamp {
+        out.key(d, &mut first, "commit-timestamp");
+        out.string(v);
+    }
+    if let Some(v) = m.stream_position {
+        out.key(d, &mut first, "stream-position");
+        out.string(v);
+    }
+    for (k, v) in extra {
+        out.key(d, &mut first, k);
+        out.value(d + 1, v);
+    }
+    out.close(d, first);
+}
+
+/// Appends a data record built from borrowed parts: the row, an optional before-image
+/// (its key and fields) and the metadata. Produces exactly the bytes [`encode_into`] writes
+/// for the equivalent [`Record`], without building one.
+pub fn encode_data_into<'v, D, B>(
+    format: MessageFormat,
+    data: D,
+    before_image: Option<(&str, B)>,
+    metadata: &MetadataRef<'_>,
+    buf: &mut Vec<u8>,
+) where
+    D: Iterator<Item = (&'v str, &'v Value)>,
+    B: Iterator<Item = (&'v str, &'v Value)>,
+{
+    let mut out = Out {
+        buf,
+        pretty: format == MessageFormat::Json,
+    };
+    let mut first = true;
+    out.open();
+    out.key(1, &mut first, "data");
+    out.value_object(2, data);
+    if let Some((field, before)) = before_image {
+        out.key(1, &mut first, field);
+        out.value_object(2, before);
+    }
+    out.key(1, &mut first, "metadata");
+    write_metadata(&mut out, 2, metadata, std::iter::empty());
+    out.close(1, first);
+    if format == MessageFormat::JsonUnformatted {
+        out.buf.push(b'\n');
     }
 }
 
@@ -247,7 +420,10 @@ fn write_entry(out: &mut Out<'_>, depth: usize, v: EntryValue<'_>) {
 /// Top-level key order: `data`, the before-image, `control`, `metadata`, then unknown keys
 /// kept from decoding. This is the order of every real capture (docs/dms-format.md).
 pub fn encode_into(record: &Record, format: MessageFormat, buf: &mut Vec<u8>) {
-    let mut out = Out { buf, pretty: format == MessageFormat::Json };
+    let mut out = Out {
+        buf,
+        pretty: format == MessageFormat::Json,
+    };
     let mut e: Vec<(&str, EntryValue<'_>)> = Vec::with_capacity(4 + record.extra.len());
     if let Some(d) = &record.data {
         e.push(("data", EntryValue::Fields(d)));
@@ -290,31 +466,41 @@ pub fn to_compact_string(value: &Value) -> String {
 /// characters `\b \f \n \r \t` by name, other control characters as `\u00XX`, everything
 /// else (including `/` and non-ASCII) verbatim.
 pub fn write_escaped(buf: &mut Vec<u8>, s: &str) {
-    buf.push(b'"');
+    /// Bytes that need an escape: `"`, `\\` and control characters.
+    static NEEDS_ESCAPE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = true;
+            i += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
     let mut run = 0;
-    for (i, &c) in bytes.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            c if c < 0x20 => {
-                buf.extend_from_slice(&bytes[run..i]);
-                const HEX: &[u8; 16] = b"0123456789abcdef";
+    while let Some(off) = bytes[run..].iter().position(|&c| NEEDS_ESCAPE[c as usize]) {
+        let i = run + off;
+        buf.extend_from_slice(&bytes[run..i]);
+        let c = bytes[i];
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            _ => {
                 buf.extend_from_slice(b"\\u00");
                 buf.push(HEX[(c >> 4) as usize]);
                 buf.push(HEX[(c & 15) as usize]);
-                run = i + 1;
-                continue;
             }
-            _ => continue,
-        };
-        buf.extend_from_slice(&bytes[run..i]);
-        buf.extend_from_slice(esc);
+        }
         run = i + 1;
     }
     buf.extend_from_slice(&bytes[run..]);

@@ -63,8 +63,16 @@ impl CodecError {
         false
     }
 
-    pub(crate) fn wrong_type(field: impl Into<String>, expected: &'static str, found: &crate::Value) -> Self {
-        CodecError::WrongType { field: field.into(), expected, found: found.kind() }
+    pub(crate) fn wrong_type(
+        field: impl Into<String>,
+        expected: &'static str,
+        found: &crate::Value,
+    ) -> Self {
+        CodecError::WrongType {
+            field: field.into(),
+            expected,
+            found: found.kind(),
+        }
     }
 }
 

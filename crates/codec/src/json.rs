@@ -27,7 +27,11 @@ pub struct SyntaxError {
 
 impl fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at line {}, column {} (byte {})", self.reason, self.line, self.column, self.offset)
+        write!(
+            f,
+            "{} at line {}, column {} (byte {})",
+            self.reason, self.line, self.column, self.offset
+        )
     }
 }
 
@@ -43,7 +47,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Reader { text, pos: 0, depth: 0 }
+        Reader {
+            text,
+            pos: 0,
+            depth: 0,
+        }
     }
 
     /// Moves to `offset`, which must be a char boundary (callers pass the offset of an ASCII byte).
@@ -73,8 +81,18 @@ impl<'a> Reader<'a> {
     pub(crate) fn error_at(&self, offset: usize, reason: impl Into<String>) -> SyntaxError {
         let before = &self.bytes()[..offset.min(self.bytes().len())];
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let column = offset - before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1) + 1;
-        SyntaxError { offset, line, column, reason: reason.into() }
+        let column = offset
+            - before
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        SyntaxError {
+            offset,
+            line,
+            column,
+            reason: reason.into(),
+        }
     }
 
     fn err(&self, reason: impl Into<String>) -> SyntaxError {
@@ -98,7 +116,10 @@ impl<'a> Reader<'a> {
             b'f' => self.literal("false", Value::Bool(false)),
             b'n' => self.literal("null", Value::Null),
             b'-' | b'0'..=b'9' => self.number().map(Value::Number),
-            c => Err(self.err(format!("unexpected character {}, expected a value", show(c)))),
+            c => Err(self.err(format!(
+                "unexpected character {}, expected a value",
+                show(c)
+            ))),
         }
     }
 
@@ -128,7 +149,10 @@ impl<'a> Reader<'a> {
 
     /// The next member of the object opened by [`Reader::begin_object`]: its key, with the
     /// reader positioned at its value; `None` after the closing `}`. `first` must start true.
-    pub(crate) fn next_member(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+    pub(crate) fn next_member(
+        &mut self,
+        first: &mut bool,
+    ) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         if !self.skip_ws() {
             return Err(self.err("unexpected end of input inside an object"));
         }
@@ -153,7 +177,12 @@ impl<'a> Reader<'a> {
                     self.depth -= 1;
                     return Ok(None);
                 }
-                c => return Err(self.err(format!("unexpected character {} in object, expected `,` or `}}`", show(c)))),
+                c => {
+                    return Err(self.err(format!(
+                        "unexpected character {} in object, expected `,` or `}}`",
+                        show(c)
+                    )));
+                }
             }
         }
         if self.peek() != Some(b'"') {
@@ -210,7 +239,12 @@ impl<'a> Reader<'a> {
                     self.depth -= 1;
                     return Ok(Value::Array(items));
                 }
-                c => return Err(self.err(format!("unexpected character {} in array, expected `,` or `]`", show(c)))),
+                c => {
+                    return Err(self.err(format!(
+                        "unexpected character {} in array, expected `,` or `]`",
+                        show(c)
+                    )));
+                }
             }
         }
     }
@@ -252,7 +286,9 @@ impl<'a> Reader<'a> {
                 }
                 b'\\' => {
                     out.push_str(&self.text[run..i]);
-                    let esc = *b.get(i + 1).ok_or_else(|| self.error_at(i, "unexpected end of input in escape"))?;
+                    let esc = *b
+                        .get(i + 1)
+                        .ok_or_else(|| self.error_at(i, "unexpected end of input in escape"))?;
                     i += 2;
                     match esc {
                         b'"' => out.push('"'),
@@ -270,7 +306,9 @@ impl<'a> Reader<'a> {
                                 if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
                                     let lo = self.hex4(i + 2)?;
                                     if !(0xDC00..0xE000).contains(&lo) {
-                                        return Err(self.error_at(i, "invalid low surrogate in \\u escape"));
+                                        return Err(
+                                            self.error_at(i, "invalid low surrogate in \\u escape")
+                                        );
                                     }
                                     i += 6;
                                     char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
@@ -282,14 +320,22 @@ impl<'a> Reader<'a> {
                             };
                             match c {
                                 Some(c) => out.push(c),
-                                None => return Err(self.error_at(i, "lone surrogate in \\u escape")),
+                                None => {
+                                    return Err(self.error_at(i, "lone surrogate in \\u escape"));
+                                }
                             }
                         }
-                        other => return Err(self.error_at(i - 1, format!("invalid escape \\{}", show(other)))),
+                        other => {
+                            return Err(
+                                self.error_at(i - 1, format!("invalid escape \\{}", show(other)))
+                            );
+                        }
                     }
                     run = i;
                 }
-                c if c < 0x20 => return Err(self.error_at(i, "control character in string (must be escaped)")),
+                c if c < 0x20 => {
+                    return Err(self.error_at(i, "control character in string (must be escaped)"));
+                }
                 _ => i += 1,
             }
         }
@@ -303,7 +349,9 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| self.error_at(at, "unexpected end of input in \\u escape"))?;
         let mut v = 0u32;
         for &d in digits {
-            let n = (d as char).to_digit(16).ok_or_else(|| self.error_at(at, "invalid hex digit in \\u escape"))?;
+            let n = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.error_at(at, "invalid hex digit in \\u escape"))?;
             v = v * 16 + n;
         }
         Ok(v)
@@ -364,7 +412,11 @@ pub(crate) fn is_number_literal(b: &[u8]) -> bool {
 }
 
 fn show(c: u8) -> String {
-    if c.is_ascii_graphic() { format!("`{}`", c as char) } else { format!("0x{c:02X}") }
+    if c.is_ascii_graphic() {
+        format!("`{}`", c as char)
+    } else {
+        format!("0x{c:02X}")
+    }
 }
 
 /// Parses exactly one JSON document (surrounding white space allowed).
@@ -387,7 +439,10 @@ mod tests {
         let v = parse("{\"b\":46.570000,\"a\":[1,-2e5,0.5],\"c\":null}").unwrap();
         let o = v.as_object().unwrap();
         assert_eq!(o.names().collect::<Vec<_>>(), ["b", "a", "c"]);
-        assert_eq!(o.get("b").unwrap().as_number().unwrap().as_str(), "46.570000");
+        assert_eq!(
+            o.get("b").unwrap().as_number().unwrap().as_str(),
+            "46.570000"
+        );
     }
 
     #[test]

@@ -57,12 +57,21 @@ pub struct Messages<'a> {
 impl<'a> Messages<'a> {
     /// Reads from UTF-8 text.
     pub fn new(text: &'a str, opts: DecodeOptions) -> Self {
-        Messages { docs: Records::new(text, opts.clone()), opts, pending: Vec::new().into_iter(), count: 0 }
+        Messages {
+            docs: Records::new(text, opts.clone()),
+            opts,
+            pending: Vec::new().into_iter(),
+            count: 0,
+        }
     }
 
     /// Reads from bytes; invalid UTF-8 is an error naming its offset.
     pub fn from_bytes(bytes: &'a [u8], opts: DecodeOptions) -> Result<Self, DecodeError> {
-        let text = utf8(bytes).map_err(|source| DecodeError { index: 1, offset: 0, source })?;
+        let text = utf8(bytes).map_err(|source| DecodeError {
+            index: 1,
+            offset: 0,
+            source,
+        })?;
         Ok(Messages::new(text, opts))
     }
 
@@ -83,12 +92,25 @@ impl<'a> Messages<'a> {
         let data = match data {
             Some(Value::String(s)) => s,
             Some(other) => return Err(CodecError::wrong_type("Data", "a base64 string", &other)),
-            None => return Err(CodecError::MissingField { field: "Data".into() }),
+            None => {
+                return Err(CodecError::MissingField {
+                    field: "Data".into(),
+                });
+            }
         };
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.trim())
-            .map_err(|e| CodecError::Base64 { field: "Data".into(), reason: e.to_string() })?;
-        decode_kinesis_record(&bytes, pk.as_deref(), seq.as_deref(), arrival.as_deref(), &self.opts)
+            .map_err(|e| CodecError::Base64 {
+                field: "Data".into(),
+                reason: e.to_string(),
+            })?;
+        decode_kinesis_record(
+            &bytes,
+            pk.as_deref(),
+            seq.as_deref(),
+            arrival.as_deref(),
+            &self.opts,
+        )
     }
 }
 
@@ -108,7 +130,11 @@ impl Iterator for Messages<'_> {
             if let Some((offset, item)) = self.pending.next() {
                 self.count += 1;
                 let index = self.count;
-                return Some(item.map_err(|source| DecodeError { index, offset, source }));
+                return Some(item.map_err(|source| DecodeError {
+                    index,
+                    offset,
+                    source,
+                }));
             }
             let (_, offset, doc) = self.docs.next_value()?;
             let mut batch = Vec::new();
@@ -121,16 +147,25 @@ impl Iterator for Messages<'_> {
                             for item in items {
                                 let r = match item {
                                     Value::Object(f) => self.envelope(f),
-                                    other => Err(CodecError::wrong_type("Records[]", "an object", &other)),
+                                    other => Err(CodecError::wrong_type(
+                                        "Records[]",
+                                        "an object",
+                                        &other,
+                                    )),
                                 };
                                 batch.push((offset, r));
                             }
                         }
-                        Some(other) => batch.push((offset, Err(CodecError::wrong_type("Records", "an array", &other)))),
+                        Some(other) => batch.push((
+                            offset,
+                            Err(CodecError::wrong_type("Records", "an array", &other)),
+                        )),
                         None => {}
                     }
                 }
-                Ok(Value::Object(fields)) if fields.get("Data").is_some() && fields.get("metadata").is_none() => {
+                Ok(Value::Object(fields))
+                    if fields.get("Data").is_some() && fields.get("metadata").is_none() =>
+                {
                     batch.push((offset, self.envelope(fields)));
                 }
                 Ok(v) => batch.push((

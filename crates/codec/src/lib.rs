@@ -38,11 +38,15 @@ pub mod render;
 mod value;
 
 pub use decode::{DecodeOptions, Records, decode, decode_with, record_from_value};
-pub use encode::{MessageFormat, encode, encode_into, to_compact_string, write_compact, write_escaped};
+pub use encode::{
+    MessageFormat, MetadataRef, NumRef, encode, encode_data_into, encode_into, to_compact_string,
+    write_compact, write_escaped,
+};
 pub use error::{CodecError, DecodeError};
 pub use kinesis::{KinesisMessage, Messages, decode_kinesis_record};
 pub use record::{
-    ColumnDef, Control, DEFAULT_BEFORE_IMAGE_FIELD, Metadata, Operation, PartitionKeyType, Record, RecordType, TableDef,
+    ColumnDef, Control, DEFAULT_BEFORE_IMAGE_FIELD, Metadata, Operation, PartitionKeyType, Record,
+    RecordType, TableDef,
 };
 pub use render::RenderOptions;
 pub use value::{Fields, Number, Value};

@@ -56,12 +56,18 @@ pub fn primary_key_key<'a>(
     key_values: impl IntoIterator<Item = &'a Value>,
     include_schema_table: bool,
 ) -> String {
-    let mut key = if include_schema_table { format!("{schema}.{table}.") } else { String::new() };
+    let mut key = String::with_capacity(schema.len() + table.len() + 24);
+    if include_schema_table {
+        key.push_str(schema);
+        key.push('.');
+        key.push_str(table);
+        key.push('.');
+    }
     for (i, v) in key_values.into_iter().enumerate() {
         if i > 0 {
             key.push_str(COMPOSITE_KEY_SEPARATOR);
         }
-        key.push_str(&v.to_key_text());
+        v.write_key_text(&mut key);
     }
     clamp(key)
 }
@@ -72,11 +78,17 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(control_key("DZ6OKLFYA5BWVG4RYROQUHXU4E", "public", "demo"), "DZ6OKLFYA5BWVG4RYROQUHXU4E.public.demo");
+        assert_eq!(
+            control_key("DZ6OKLFYA5BWVG4RYROQUHXU4E", "public", "demo"),
+            "DZ6OKLFYA5BWVG4RYROQUHXU4E.public.demo"
+        );
         assert_eq!(control_key("T", "", "awsdms_status"), "T..awsdms_status");
         assert_eq!(schema_table_key("", "awsdms_status"), ".awsdms_status");
         let v = Value::from(393);
-        assert_eq!(primary_key_key("public", "demo", [&v], true), "public.demo.393");
+        assert_eq!(
+            primary_key_key("public", "demo", [&v], true),
+            "public.demo.393"
+        );
         assert_eq!(primary_key_key("public", "demo", [&v], false), "393");
         let s = Value::from("a");
         assert_eq!(primary_key_key("s", "t", [&v, &s], true), "s.t.393.a");

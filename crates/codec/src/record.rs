@@ -82,7 +82,10 @@ string_enum! {
 impl Operation {
     /// True for the four data operations.
     pub fn is_data(&self) -> bool {
-        matches!(self, Operation::Load | Operation::Insert | Operation::Update | Operation::Delete)
+        matches!(
+            self,
+            Operation::Load | Operation::Insert | Operation::Update | Operation::Delete
+        )
     }
 }
 

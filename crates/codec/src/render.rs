@@ -22,7 +22,11 @@ pub const MAX_PLAIN_INTEGER_DIGITS: usize = 16;
 pub const MAX_LARGE_INTEGER_DIGITS: usize = 18;
 
 fn digits(abs: u128) -> usize {
-    if abs == 0 { 1 } else { (abs.ilog10() + 1) as usize }
+    if abs == 0 {
+        1
+    } else {
+        (abs.ilog10() + 1) as usize
+    }
 }
 
 /// A signed or unsigned integer column value.
@@ -31,7 +35,11 @@ fn digits(abs: u128) -> usize {
 /// goes through a C double, which we render as the shortest round-trip scientific notation
 /// with a C-style exponent (`1.2345678901234567e+19`).
 pub fn integer(v: i128, opts: &RenderOptions) -> Value {
-    let limit = if opts.use_large_integer_value { MAX_LARGE_INTEGER_DIGITS } else { MAX_PLAIN_INTEGER_DIGITS };
+    let limit = if opts.use_large_integer_value {
+        MAX_LARGE_INTEGER_DIGITS
+    } else {
+        MAX_PLAIN_INTEGER_DIGITS
+    };
     if digits(v.unsigned_abs()) <= limit {
         Value::Number(Number::from_valid(v.to_string()))
     } else {
@@ -117,7 +125,15 @@ pub fn date(year: u16, month: u8, day: u8) -> Value {
 
 /// A DATETIME or TIMESTAMP (already in UTC for TIMESTAMP): `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`,
 /// with six fractional digits only when the fraction is not zero. Zero dates render `null`.
-pub fn datetime(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8, micros: u32) -> Value {
+pub fn datetime(
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    micros: u32,
+) -> Value {
     if month == 0 || day == 0 {
         return Value::Null;
     }
@@ -167,20 +183,63 @@ pub fn text(s: impl Into<String>) -> Value {
     Value::String(s.into())
 }
 
+/// A metadata timestamp as fixed-size text (no allocation): `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TimestampText([u8; 27]);
+
+impl TimestampText {
+    /// From microseconds since the Unix epoch (years 0 to 9999; others are clamped).
+    pub fn from_micros(micros_since_epoch: i64) -> Self {
+        let secs = micros_since_epoch.div_euclid(1_000_000);
+        let micros = micros_since_epoch.rem_euclid(1_000_000) as u32;
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400) as u32;
+        let y = y.clamp(0, 9999) as u32;
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod % 3600) / 60);
+        put(17, 2, sod % 60);
+        put(20, 6, micros);
+        TimestampText(b)
+    }
+
+    /// The current time.
+    pub fn now() -> Self {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        Self::from_micros(micros)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("1970-01-01T00:00:00.000000Z")
+    }
+}
+
+impl std::fmt::Debug for TimestampText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Metadata timestamps (`timestamp`, `commit-timestamp`): UTC with exactly six fractional
 /// digits and `Z`, from microseconds since the Unix epoch.
 pub fn metadata_timestamp(micros_since_epoch: i64) -> String {
-    let secs = micros_since_epoch.div_euclid(1_000_000);
-    let micros = micros_since_epoch.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    TimestampText::from_micros(micros_since_epoch)
+        .as_str()
+        .to_owned()
 }
 
 /// Converts days since 1970-01-01 into a (year, month, day) civil date (proleptic
@@ -200,11 +259,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// The current time as a metadata timestamp.
 pub fn now_timestamp() -> String {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    metadata_timestamp(micros)
+    TimestampText::now().as_str().to_owned()
 }
 
 #[cfg(test)]
@@ -226,12 +281,30 @@ mod tests {
         let o = RenderOptions::default();
         assert_eq!(text_of(integer(0, &o)), "0");
         assert_eq!(text_of(integer(-2147483648, &o)), "-2147483648");
-        assert_eq!(text_of(integer(9_999_999_999_999_999, &o)), "9999999999999999");
-        assert_eq!(text_of(integer(18_446_744_073_709_551_615, &o)), "1.8446744073709552e+19");
-        assert_eq!(text_of(integer(-12_345_678_901_234_567, &o)), "-1.2345678901234568e+16");
-        let large = RenderOptions { use_large_integer_value: true, ..o };
-        assert_eq!(text_of(integer(123_456_789_012_345_678, &large)), "123456789012345678");
-        assert_eq!(text_of(integer(1_234_567_890_123_456_789, &large)), "1.2345678901234568e+18");
+        assert_eq!(
+            text_of(integer(9_999_999_999_999_999, &o)),
+            "9999999999999999"
+        );
+        assert_eq!(
+            text_of(integer(18_446_744_073_709_551_615, &o)),
+            "1.8446744073709552e+19"
+        );
+        assert_eq!(
+            text_of(integer(-12_345_678_901_234_567, &o)),
+            "-1.2345678901234568e+16"
+        );
+        let large = RenderOptions {
+            use_large_integer_value: true,
+            ..o
+        };
+        assert_eq!(
+            text_of(integer(123_456_789_012_345_678, &large)),
+            "123456789012345678"
+        );
+        assert_eq!(
+            text_of(integer(1_234_567_890_123_456_789, &large)),
+            "1.2345678901234568e+18"
+        );
     }
 
     #[test]
@@ -252,20 +325,38 @@ mod tests {
     fn temporal() {
         assert_eq!(text_of(date(1980, 1, 1)), "1980-01-01");
         assert_eq!(text_of(date(0, 0, 0)), "null");
-        assert_eq!(text_of(datetime(2021, 3, 10, 8, 0, 0, 0)), "2021-03-10T08:00:00Z");
-        assert_eq!(text_of(datetime(2010, 11, 1, 0, 2, 0, 100_000)), "2010-11-01T00:02:00.100000Z");
+        assert_eq!(
+            text_of(datetime(2021, 3, 10, 8, 0, 0, 0)),
+            "2021-03-10T08:00:00Z"
+        );
+        assert_eq!(
+            text_of(datetime(2010, 11, 1, 0, 2, 0, 100_000)),
+            "2010-11-01T00:02:00.100000Z"
+        );
         assert_eq!(text_of(time(false, 8, 5, 3, 0)), "08:05:03");
         assert_eq!(text_of(time(true, 838, 59, 59, 500)), "-838:59:59.000500");
-        assert_eq!(metadata_timestamp(1_572_562_439_721_201), "2019-10-31T22:53:59.721201Z");
+        assert_eq!(
+            metadata_timestamp(1_572_562_439_721_201),
+            "2019-10-31T22:53:59.721201Z"
+        );
         assert_eq!(metadata_timestamp(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(metadata_timestamp(951_782_400_000_000), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            metadata_timestamp(951_782_400_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
     }
 
     #[test]
     fn binary_hex() {
         let o = RenderOptions::default();
-        assert_eq!(text_of(binary(&[0x80, 0x05, 0x7d, 0x94, 0x2e], &o)), "0x80057D942E");
-        let n = RenderOptions { no_hex_prefix: true, ..o };
+        assert_eq!(
+            text_of(binary(&[0x80, 0x05, 0x7d, 0x94, 0x2e], &o)),
+            "0x80057D942E"
+        );
+        let n = RenderOptions {
+            no_hex_prefix: true,
+            ..o
+        };
         assert_eq!(text_of(binary(&[0xab], &n)), "AB");
         assert_eq!(text_of(binary(&[], &o)), "0x");
     }

@@ -38,12 +38,20 @@ impl Number {
 
     /// The value as `i64` when it is an integer literal in range.
     pub fn as_i64(&self) -> Option<i64> {
-        if self.is_integer() { self.0.parse().ok() } else { None }
+        if self.is_integer() {
+            self.0.parse().ok()
+        } else {
+            None
+        }
     }
 
     /// The value as `u64` when it is a non-negative integer literal in range.
     pub fn as_u64(&self) -> Option<u64> {
-        if self.is_integer() { self.0.parse().ok() } else { None }
+        if self.is_integer() {
+            self.0.parse().ok()
+        } else {
+            None
+        }
     }
 
     /// The value as the nearest `f64` (infinite for literals beyond the `f64` range).
@@ -151,12 +159,21 @@ impl Value {
     /// The value as plain text, the way DMS puts a column value into a partition key:
     /// strings without quotes, numbers and booleans as written, `null` as an empty string.
     pub fn to_key_text(&self) -> String {
+        let mut s = String::new();
+        self.write_key_text(&mut s);
+        s
+    }
+
+    /// Appends [`Value::to_key_text`] to `out` without allocating a temporary.
+    pub fn write_key_text(&self, out: &mut String) {
         match self {
-            Value::Null => String::new(),
-            Value::Bool(b) => b.to_string(),
-            Value::Number(n) => n.as_str().to_owned(),
-            Value::String(s) => s.clone(),
-            Value::Array(_) | Value::Object(_) => crate::encode::to_compact_string(self),
+            Value::Null => {}
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => out.push_str(n.as_str()),
+            Value::String(s) => out.push_str(s),
+            Value::Array(_) | Value::Object(_) => {
+                out.push_str(&crate::encode::to_compact_string(self))
+            }
         }
     }
 }
@@ -262,6 +279,10 @@ impl IntoIterator for Fields {
 
 impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Fields {
     fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
-        Fields(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Fields(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }

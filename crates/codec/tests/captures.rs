@@ -49,18 +49,32 @@ fn all_45_captures_decode() {
         // The model agrees with an independent parse of the same bytes.
         let v: serde_json::Value = serde_json::from_str(&c.raw).unwrap();
         let m = &v["metadata"];
-        assert_eq!(r.metadata.operation.as_str(), m["operation"].as_str().unwrap(), "line {}", c.line);
-        assert_eq!(r.metadata.record_type.as_str(), m["record-type"].as_str().unwrap());
+        assert_eq!(
+            r.metadata.operation.as_str(),
+            m["operation"].as_str().unwrap(),
+            "line {}",
+            c.line
+        );
+        assert_eq!(
+            r.metadata.record_type.as_str(),
+            m["record-type"].as_str().unwrap()
+        );
         assert_eq!(r.metadata.table_name, m["table-name"].as_str().unwrap());
         assert_eq!(r.metadata.schema_name, m["schema-name"].as_str().unwrap());
-        assert!(!matches!(r.metadata.operation, Operation::Other(_)), "line {}: unknown operation", c.line);
+        assert!(
+            !matches!(r.metadata.operation, Operation::Other(_)),
+            "line {}: unknown operation",
+            c.line
+        );
         match r.metadata.record_type {
             RecordType::Data => {
                 let data = r.data.as_ref().unwrap();
                 let expected = v["data"].as_object().unwrap();
                 assert_eq!(data.len(), expected.len(), "line {}", c.line);
                 for (k, ev) in expected {
-                    let got = data.get(k).unwrap_or_else(|| panic!("line {}: column {k} missing", c.line));
+                    let got = data
+                        .get(k)
+                        .unwrap_or_else(|| panic!("line {}: column {k} missing", c.line));
                     match (got, ev) {
                         (Value::Number(n), serde_json::Value::Number(e)) => {
                             assert_eq!(n.as_f64(), e.as_f64(), "line {} column {k}", c.line)
@@ -72,7 +86,10 @@ fn all_45_captures_decode() {
                     }
                 }
                 if let Some(bi) = v.get("before-image") {
-                    assert_eq!(r.before_image.as_ref().unwrap().len(), bi.as_object().unwrap().len());
+                    assert_eq!(
+                        r.before_image.as_ref().unwrap().len(),
+                        bi.as_object().unwrap().len()
+                    );
                 } else {
                     assert!(r.before_image.is_none());
                 }
@@ -92,7 +109,11 @@ fn all_45_captures_decode() {
             }
             RecordType::Other(ref o) => panic!("line {}: unknown record type {o}", c.line),
         }
-        assert!(r.extra.is_empty() && r.metadata.extra.is_empty(), "line {}: unexpected unknown keys", c.line);
+        assert!(
+            r.extra.is_empty() && r.metadata.extra.is_empty(),
+            "line {}: unexpected unknown keys",
+            c.line
+        );
     }
 }
 
@@ -119,7 +140,12 @@ fn compact_dump_reencodes_byte_exact() {
     for c in caps.iter().filter(|c| (11..=32).contains(&c.line)) {
         let r = decode(c.raw.as_bytes()).unwrap();
         let out = encode(&r, MessageFormat::JsonUnformatted);
-        assert_eq!(String::from_utf8(out).unwrap(), format!("{}\n", c.raw), "line {}", c.line);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("{}\n", c.raw),
+            "line {}",
+            c.line
+        );
         n += 1;
     }
     assert_eq!(n, 22);
@@ -134,9 +160,13 @@ fn real_partition_keys_follow_the_rules() {
         let r = decode(c.raw.as_bytes()).unwrap();
         let m = &r.metadata;
         let expected = match m.partition_key_type.as_ref().map(|t| t.as_str()) {
-            Some("task-id") => {
-                partition::control_key(m.partition_key_value.as_deref().unwrap_or("DZ6OKLFYA5BWVG4RYROQUHXU4E"), &m.schema_name, &m.table_name)
-            }
+            Some("task-id") => partition::control_key(
+                m.partition_key_value
+                    .as_deref()
+                    .unwrap_or("DZ6OKLFYA5BWVG4RYROQUHXU4E"),
+                &m.schema_name,
+                &m.table_name,
+            ),
             Some("schema-table") => partition::schema_table_key(&m.schema_name, &m.table_name),
             Some("primary-key") => m.partition_key_value.clone().unwrap(),
             other => panic!("line {}: {other:?}", c.line),
@@ -144,7 +174,13 @@ fn real_partition_keys_follow_the_rules() {
         // Two control records of the dump carry no partition-key-value; the task id is the
         // dump's task.
         let expected = expected.replace("TASK", "DZ6OKLFYA5BWVG4RYROQUHXU4E");
-        assert_eq!(&expected, c.partition_key.as_ref().unwrap(), "line {} ({})", c.line, c.engine);
+        assert_eq!(
+            &expected,
+            c.partition_key.as_ref().unwrap(),
+            "line {} ({})",
+            c.line,
+            c.engine
+        );
         checked += 1;
     }
     assert_eq!(checked, 24);

@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use dmsrs_codec::{
-    CodecError, ColumnDef, Control, DecodeOptions, Fields, MessageFormat, Messages, Metadata, Number, Operation,
-    PartitionKeyType, Record, RecordType, TableDef, Value, decode, decode_with, encode, render,
+    CodecError, ColumnDef, Control, DecodeOptions, Fields, MessageFormat, Messages, Metadata,
+    Number, Operation, PartitionKeyType, Record, RecordType, TableDef, Value, decode, decode_with,
+    encode, render,
 };
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -14,12 +15,21 @@ fn num(s: &str) -> Number {
 }
 
 fn meta(op: Operation, schema: &str, table: &str, ts: &str) -> Metadata {
-    let rt = if op.is_data() { RecordType::Data } else { RecordType::Control };
+    let rt = if op.is_data() {
+        RecordType::Data
+    } else {
+        RecordType::Control
+    };
     Metadata::new(ts, rt, op, schema, table)
 }
 
 fn col(ty: &str, length: Option<u64>, nullable: bool) -> ColumnDef {
-    ColumnDef { data_type: ty.into(), length, nullable: Some(nullable), ..Default::default() }
+    ColumnDef {
+        data_type: ty.into(),
+        length,
+        nullable: Some(nullable),
+        ..Default::default()
+    }
 }
 
 /// The golden records: (file name, layout, record).
@@ -27,7 +37,12 @@ fn goldens() -> Vec<(&'static str, MessageFormat, Record)> {
     let mut v = Vec::new();
 
     // DMS guide (Kafka/Kinesis message format): insert with every optional metadata field.
-    let mut m = meta(Operation::Insert, "sbtest", "sbtest_x", "2019-10-31T22:53:59.721201Z");
+    let mut m = meta(
+        Operation::Insert,
+        "sbtest",
+        "sbtest_x",
+        "2019-10-31T22:53:59.721201Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::PrimaryKey);
     m.partition_key_value = Some("sbtest.sbtest_x.100000161".into());
     m.transaction_id = Some(num("9324410911751"));
@@ -38,14 +53,27 @@ fn goldens() -> Vec<(&'static str, MessageFormat, Record)> {
     m.stream_position = Some(
         "mysql-bin-changelog.002171:36912271:0:36912333:9324410911751:mysql-bin-changelog.002171:36912209".into(),
     );
-    let data: Fields =
-        [("id", Value::from(100000161)), ("fname", "val61s".into()), ("lname", "val61s".into()), ("REGION", "val61s".into())]
-            .into_iter()
-            .collect();
-    v.push(("insert-all-metadata.json", MessageFormat::Json, Record::data(data, m)));
+    let data: Fields = [
+        ("id", Value::from(100000161)),
+        ("fname", "val61s".into()),
+        ("lname", "val61s".into()),
+        ("REGION", "val61s".into()),
+    ]
+    .into_iter()
+    .collect();
+    v.push((
+        "insert-all-metadata.json",
+        MessageFormat::Json,
+        Record::data(data, m),
+    ));
 
     // DMS guide: create-table control record with a table-def.
-    let mut m = meta(Operation::CreateTable, "sbtest", "sbtest_t1", "2019-11-21T19:14:22.223792Z");
+    let mut m = meta(
+        Operation::CreateTable,
+        "sbtest",
+        "sbtest_t1",
+        "2019-11-21T19:14:22.223792Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::TaskId);
     let td = TableDef {
         columns: vec![
@@ -61,24 +89,57 @@ fn goldens() -> Vec<(&'static str, MessageFormat, Record)> {
     v.push((
         "create-table.json",
         MessageFormat::Json,
-        Record::control(Some(Control { table_def: Some(td), ..Default::default() }), m),
+        Record::control(
+            Some(Control {
+                table_def: Some(td),
+                ..Default::default()
+            }),
+            m,
+        ),
     ));
 
     // Seed (LocalStack output of full-load task 1): drop-table with `"control": {}`.
-    let mut m = meta(Operation::DropTable, "dms_sample", "accounts", "2024-05-23T19:17:33.126000Z");
+    let mut m = meta(
+        Operation::DropTable,
+        "dms_sample",
+        "accounts",
+        "2024-05-23T19:17:33.126000Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::TaskId);
     m.partition_key_value = Some("FQWFF7YIZ4VGQHBIXCLI9FJTUUS17NSECIM0UR7".into());
-    v.push(("drop-table.json", MessageFormat::Json, Record::control(Some(Control::default()), m.clone())));
-    v.push(("drop-table.unformatted.json", MessageFormat::JsonUnformatted, Record::control(Some(Control::default()), m)));
+    v.push((
+        "drop-table.json",
+        MessageFormat::Json,
+        Record::control(Some(Control::default()), m.clone()),
+    ));
+    v.push((
+        "drop-table.unformatted.json",
+        MessageFormat::JsonUnformatted,
+        Record::control(Some(Control::default()), m),
+    ));
 
     // Blog capture (IncludeControlDetails=false): no control key; awsdms_apply_exceptions.
-    let mut m = meta(Operation::CreateTable, "", "awsdms_apply_exceptions", "2021-02-18T23:09:09.509179Z");
+    let mut m = meta(
+        Operation::CreateTable,
+        "",
+        "awsdms_apply_exceptions",
+        "2021-02-18T23:09:09.509179Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::TaskId);
-    v.push(("create-table-no-details.unformatted.json", MessageFormat::JsonUnformatted, Record::control(None, m)));
+    v.push((
+        "create-table-no-details.unformatted.json",
+        MessageFormat::JsonUnformatted,
+        Record::control(None, m),
+    ));
 
     // Seed data, full load of accounts (PartitionIncludeSchemaTable, IncludeNullAndEmpty).
     let o = render::RenderOptions::default();
-    let mut m = meta(Operation::Load, "dms_sample", "accounts", "2024-05-23T19:17:33.130000Z");
+    let mut m = meta(
+        Operation::Load,
+        "dms_sample",
+        "accounts",
+        "2024-05-23T19:17:33.130000Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::PrimaryKey);
     m.partition_key_value = Some("dms_sample.accounts.1".into());
     let data: Fields = [
@@ -98,10 +159,19 @@ fn goldens() -> Vec<(&'static str, MessageFormat, Record)> {
     ]
     .into_iter()
     .collect();
-    v.push(("load-accounts.json", MessageFormat::Json, Record::data(data, m)));
+    v.push((
+        "load-accounts.json",
+        MessageFormat::Json,
+        Record::data(data, m),
+    ));
 
     // CDC update with a before-image (ColumnFilter all) and transaction details.
-    let mut m = meta(Operation::Update, "dms_sample", "authors", "2024-05-23T19:20:01.000001Z");
+    let mut m = meta(
+        Operation::Update,
+        "dms_sample",
+        "authors",
+        "2024-05-23T19:20:01.000001Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::SchemaTable);
     m.transaction_id = Some(num("7"));
     m.transaction_record_id = Some(num("1"));
@@ -109,29 +179,81 @@ fn goldens() -> Vec<(&'static str, MessageFormat, Record)> {
     m.prev_transaction_record_id = Some(num("4"));
     m.commit_timestamp = Some("2024-05-23T19:20:01.000000Z".into());
     m.stream_position = Some("mysql-bin.000001:1520:0:1744:7:mysql-bin.000001:1520".into());
-    let after: Fields = [("author_id", Value::from(1)), ("email", "jd@example.com".into())].into_iter().collect();
-    let before: Fields = [("author_id", Value::from(1)), ("email", "john.doe@example.com".into())].into_iter().collect();
+    let after: Fields = [
+        ("author_id", Value::from(1)),
+        ("email", "jd@example.com".into()),
+    ]
+    .into_iter()
+    .collect();
+    let before: Fields = [
+        ("author_id", Value::from(1)),
+        ("email", "john.doe@example.com".into()),
+    ]
+    .into_iter()
+    .collect();
     let mut r = Record::data(after, m);
     r.before_image = Some(before);
-    v.push(("update-before-image.unformatted.json", MessageFormat::JsonUnformatted, r));
+    v.push((
+        "update-before-image.unformatted.json",
+        MessageFormat::JsonUnformatted,
+        r,
+    ));
 
     // CDC delete: the deleted row in `data`.
-    let mut m = meta(Operation::Delete, "dms_sample", "novels", "2024-05-23T19:20:02.000002Z");
+    let mut m = meta(
+        Operation::Delete,
+        "dms_sample",
+        "novels",
+        "2024-05-23T19:20:02.000002Z",
+    );
     m.partition_key_type = Some(PartitionKeyType::SchemaTable);
     m.transaction_id = Some(num("8"));
-    let data: Fields = [("novel_id", Value::from(2)), ("title", "Journey to the Stars".into())].into_iter().collect();
-    v.push(("delete.unformatted.json", MessageFormat::JsonUnformatted, Record::data(data, m)));
+    let data: Fields = [
+        ("novel_id", Value::from(2)),
+        ("title", "Journey to the Stars".into()),
+    ]
+    .into_iter()
+    .collect();
+    v.push((
+        "delete.unformatted.json",
+        MessageFormat::JsonUnformatted,
+        Record::data(data, m),
+    ));
 
     // ALTER control records (bodies undocumented: the new table-def, docs/dms-format.md).
     for (file, op, table, column) in [
-        ("column-type-change.json", Operation::ColumnTypeChange, "authors", ("email", col("WSTRING", Some(100), true))),
-        ("add-column.json", Operation::AddColumn, "novels", ("is_stock", col("INT1", None, true))),
+        (
+            "column-type-change.json",
+            Operation::ColumnTypeChange,
+            "authors",
+            ("email", col("WSTRING", Some(100), true)),
+        ),
+        (
+            "add-column.json",
+            Operation::AddColumn,
+            "novels",
+            ("is_stock", col("INT1", None, true)),
+        ),
     ] {
         let mut m = meta(op, "dms_sample", table, "2024-05-23T19:21:00.000000Z");
         m.partition_key_type = Some(PartitionKeyType::TaskId);
         m.partition_key_value = Some("CDCTASK1".into());
-        let td = TableDef { columns: vec![(column.0.into(), column.1)], primary_key: None, ..Default::default() };
-        v.push((file, MessageFormat::Json, Record::control(Some(Control { table_def: Some(td), ..Default::default() }), m)));
+        let td = TableDef {
+            columns: vec![(column.0.into(), column.1)],
+            primary_key: None,
+            ..Default::default()
+        };
+        v.push((
+            file,
+            MessageFormat::Json,
+            Record::control(
+                Some(Control {
+                    table_def: Some(td),
+                    ..Default::default()
+                }),
+                m,
+            ),
+        ));
     }
     v
 }
@@ -151,7 +273,11 @@ fn golden_fixtures() {
             std::fs::write(&path, &bytes).unwrap();
         }
         let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(String::from_utf8_lossy(&bytes), String::from_utf8_lossy(&expected), "{file}");
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&expected),
+            "{file}"
+        );
         assert_eq!(decode(&expected).unwrap(), record, "{file}");
     }
 }
@@ -159,8 +285,18 @@ fn golden_fixtures() {
 #[test]
 fn every_operation_round_trips() {
     let ops = [
-        "load", "insert", "update", "delete", "create-table", "rename-table", "drop-table", "change-columns",
-        "add-column", "drop-column", "rename-column", "column-type-change",
+        "load",
+        "insert",
+        "update",
+        "delete",
+        "create-table",
+        "rename-table",
+        "drop-table",
+        "change-columns",
+        "add-column",
+        "drop-column",
+        "rename-column",
+        "column-type-change",
     ];
     for op in ops {
         let parsed = Operation::parse(op);
@@ -184,9 +320,14 @@ fn before_image_field_name_is_configurable() {
     let default = decode(text).unwrap();
     assert!(default.before_image.is_none());
     assert!(default.extra.get("BI").is_some(), "unknown key kept");
-    let opts = DecodeOptions { before_image_field: "BI".into() };
+    let opts = DecodeOptions {
+        before_image_field: "BI".into(),
+    };
     let r = decode_with(text, &opts).unwrap();
-    assert_eq!(r.before_image.as_ref().unwrap().get("id"), Some(&Value::from(2)));
+    assert_eq!(
+        r.before_image.as_ref().unwrap().get("id"),
+        Some(&Value::from(2))
+    );
     let out = encode(&r, MessageFormat::JsonUnformatted);
     assert_eq!(&out[..out.len() - 1], &text[..]);
 }
@@ -207,10 +348,19 @@ fn truncated_json_is_an_error_at_every_cut() {
 #[test]
 fn wrong_types_name_the_field() {
     let cases = [
-        (GOOD.replace(r#""operation":"insert""#, r#""operation":5"#), "metadata.operation"),
+        (
+            GOOD.replace(r#""operation":"insert""#, r#""operation":5"#),
+            "metadata.operation",
+        ),
         (GOOD.replace(r#""data":{"id":1}"#, r#""data":[1]"#), "data"),
-        (GOOD.replace(r#""table-name":"t""#, r#""table-name":null"#), "metadata.table-name"),
-        (GOOD.replace(r#""record-type""#, r#""transaction-id":"12","record-type""#), "metadata.transaction-id"),
+        (
+            GOOD.replace(r#""table-name":"t""#, r#""table-name":null"#),
+            "metadata.table-name",
+        ),
+        (
+            GOOD.replace(r#""record-type""#, r#""transaction-id":"12","record-type""#),
+            "metadata.transaction-id",
+        ),
         ("[1,2]".to_owned(), "(record)"),
     ];
     for (text, field) in cases {
@@ -220,19 +370,36 @@ fn wrong_types_name_the_field() {
         }
     }
     let e = decode(br#"{"control":{"table-def":{"columns":{"a":{"type":"INT32","nullable":"yes"}}}},"metadata":{"timestamp":"t","record-type":"control","operation":"create-table","schema-name":"s","table-name":"t"}}"#).unwrap_err();
-    assert_eq!(e.to_string(), "field `control.table-def.columns.a.nullable` must be a boolean, found string");
+    assert_eq!(
+        e.to_string(),
+        "field `control.table-def.columns.a.nullable` must be a boolean, found string"
+    );
 }
 
 #[test]
 fn missing_metadata_names_the_field() {
     for (text, field) in [
         (r#"{"data":{"id":1}}"#.to_owned(), "metadata"),
-        (GOOD.replace(r#""operation":"insert","#, ""), "metadata.operation"),
-        (GOOD.replace(r#""timestamp":"2024-01-01T00:00:00.000000Z","#, ""), "metadata.timestamp"),
-        (GOOD.replace(r#""schema-name":"s","#, ""), "metadata.schema-name"),
+        (
+            GOOD.replace(r#""operation":"insert","#, ""),
+            "metadata.operation",
+        ),
+        (
+            GOOD.replace(r#""timestamp":"2024-01-01T00:00:00.000000Z","#, ""),
+            "metadata.timestamp",
+        ),
+        (
+            GOOD.replace(r#""schema-name":"s","#, ""),
+            "metadata.schema-name",
+        ),
         (GOOD.replace(r#""data":{"id":1},"#, ""), "data"),
     ] {
-        assert_eq!(decode(text.as_bytes()).unwrap_err(), CodecError::MissingField { field: field.into() });
+        assert_eq!(
+            decode(text.as_bytes()).unwrap_err(),
+            CodecError::MissingField {
+                field: field.into()
+            }
+        );
     }
 }
 
@@ -240,7 +407,10 @@ fn missing_metadata_names_the_field() {
 fn unknown_operation_and_fields_are_kept() {
     let text = GOOD
         .replace(r#""operation":"insert""#, r#""operation":"merge""#)
-        .replace(r#""table-name":"t""#, r#""table-name":"t","new-field":[1,{"x":true}]"#)
+        .replace(
+            r#""table-name":"t""#,
+            r#""table-name":"t","new-field":[1,{"x":true}]"#,
+        )
         .replace(r#"{"data""#, r#"{"future":"yes","data""#);
     let r = decode(text.as_bytes()).unwrap();
     assert_eq!(r.metadata.operation, Operation::Other("merge".into()));
@@ -254,14 +424,20 @@ fn unknown_operation_and_fields_are_kept() {
 #[test]
 fn huge_numbers_are_kept_exactly() {
     let big = "123456789012345678901234567890123456789";
-    let text = GOOD.replace(r#""id":1"#, &format!(r#""id":{big},"f":1e400,"n":-0.000000000000000000001"#));
+    let text = GOOD.replace(
+        r#""id":1"#,
+        &format!(r#""id":{big},"f":1e400,"n":-0.000000000000000000001"#),
+    );
     let r = decode(text.as_bytes()).unwrap();
     let d = r.data.as_ref().unwrap();
     let id = d.get("id").unwrap().as_number().unwrap();
     assert_eq!(id.as_str(), big);
     assert_eq!(id.as_i64(), None);
     assert_eq!(id.as_u64(), None);
-    assert_eq!(d.get("f").unwrap().as_number().unwrap().as_f64(), Some(f64::INFINITY));
+    assert_eq!(
+        d.get("f").unwrap().as_number().unwrap().as_f64(),
+        Some(f64::INFINITY)
+    );
     let out = encode(&r, MessageFormat::JsonUnformatted);
     assert!(String::from_utf8(out).unwrap().contains(big));
 }
@@ -271,7 +447,10 @@ fn invalid_utf8_is_an_error_with_offset() {
     let mut bytes = GOOD.as_bytes().to_vec();
     let at = GOOD.find("\"s\"").unwrap() + 1;
     bytes[at] = 0xff;
-    assert_eq!(decode(&bytes).unwrap_err(), CodecError::InvalidUtf8 { offset: at });
+    assert_eq!(
+        decode(&bytes).unwrap_err(),
+        CodecError::InvalidUtf8 { offset: at }
+    );
 }
 
 #[test]
@@ -283,8 +462,14 @@ fn bad_base64_in_an_envelope_is_reported_and_reading_goes_on() {
     );
     let items: Vec<_> = Messages::new(&input, DecodeOptions::default()).collect();
     assert_eq!(items.len(), 3);
-    assert_eq!(items[0].as_ref().unwrap().partition_key.as_deref(), Some("s.t"));
-    assert_eq!(items[0].as_ref().unwrap().sequence_number.as_deref(), Some("1"));
+    assert_eq!(
+        items[0].as_ref().unwrap().partition_key.as_deref(),
+        Some("s.t")
+    );
+    assert_eq!(
+        items[0].as_ref().unwrap().sequence_number.as_deref(),
+        Some("1")
+    );
     let e = items[1].as_ref().unwrap_err();
     assert_eq!(e.index, 2);
     assert!(matches!(e.source, CodecError::Base64 { .. }), "{e}");
@@ -293,7 +478,11 @@ fn bad_base64_in_an_envelope_is_reported_and_reading_goes_on() {
 
 #[test]
 fn multi_record_input_reports_position_and_resynchronises() {
-    let formatted = String::from_utf8(encode(&decode(GOOD.as_bytes()).unwrap(), MessageFormat::Json)).unwrap();
+    let formatted = String::from_utf8(encode(
+        &decode(GOOD.as_bytes()).unwrap(),
+        MessageFormat::Json,
+    ))
+    .unwrap();
     let input = format!("{GOOD}\n{formatted}\n{{\"data\": tru\n{GOOD}{GOOD}\n");
     let items: Vec<_> = Messages::new(&input, DecodeOptions::default()).collect();
     assert_eq!(items.len(), 5, "{items:?}");
@@ -318,7 +507,15 @@ fn arb_value() -> impl Strategy<Value = Value> {
         "\\PC{0,20}".prop_map(Value::String),
         any::<String>().prop_map(Value::String),
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(move |b| render::binary(&b, &o)),
-        (0u16..9999, 1u8..13, 1u8..29, 0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000)
+        (
+            0u16..9999,
+            1u8..13,
+            1u8..29,
+            0u8..24,
+            0u8..60,
+            0u8..60,
+            0u32..1_000_000
+        )
             .prop_map(|(y, mo, d, h, mi, s, us)| render::datetime(y, mo, d, h, mi, s, us)),
     ]
 }
@@ -332,7 +529,16 @@ fn arb_metadata(data: bool) -> impl Strategy<Value = Metadata> {
     let ops: Vec<&str> = if data {
         vec!["load", "insert", "update", "delete"]
     } else {
-        vec!["create-table", "drop-table", "rename-table", "add-column", "drop-column", "rename-column", "column-type-change", "change-columns"]
+        vec![
+            "create-table",
+            "drop-table",
+            "rename-table",
+            "add-column",
+            "drop-column",
+            "rename-column",
+            "column-type-change",
+            "change-columns",
+        ]
     };
     (
         proptest::sample::select(ops),
@@ -340,12 +546,21 @@ fn arb_metadata(data: bool) -> impl Strategy<Value = Metadata> {
         any::<String>(),
         proptest::option::of(any::<u64>()),
         proptest::option::of(any::<String>()),
-        proptest::option::of(proptest::sample::select(vec!["schema-table", "primary-key", "task-id", "constant"])),
+        proptest::option::of(proptest::sample::select(vec![
+            "schema-table",
+            "primary-key",
+            "task-id",
+            "constant",
+        ])),
     )
         .prop_map(move |(op, schema, table, txn, pos, pkt)| {
             let mut m = Metadata::new(
                 render::now_timestamp(),
-                if data { RecordType::Data } else { RecordType::Control },
+                if data {
+                    RecordType::Data
+                } else {
+                    RecordType::Control
+                },
                 Operation::parse(op),
                 schema,
                 table,
@@ -359,22 +574,51 @@ fn arb_metadata(data: bool) -> impl Strategy<Value = Metadata> {
 }
 
 fn arb_record() -> impl Strategy<Value = Record> {
-    let data = (arb_fields(), proptest::option::of(arb_fields()), arb_metadata(true)).prop_map(|(d, bi, m)| {
-        let mut r = Record::data(d, m);
-        r.before_image = bi;
-        r
-    });
-    let column = ("[A-Z0-9]{1,8}", proptest::option::of(0u64..100_000), proptest::option::of(any::<bool>()))
-        .prop_map(|(t, length, nullable)| ColumnDef { data_type: t, length, nullable, ..Default::default() });
+    let data = (
+        arb_fields(),
+        proptest::option::of(arb_fields()),
+        arb_metadata(true),
+    )
+        .prop_map(|(d, bi, m)| {
+            let mut r = Record::data(d, m);
+            r.before_image = bi;
+            r
+        });
+    let column = (
+        "[A-Z0-9]{1,8}",
+        proptest::option::of(0u64..100_000),
+        proptest::option::of(any::<bool>()),
+    )
+        .prop_map(|(t, length, nullable)| ColumnDef {
+            data_type: t,
+            length,
+            nullable,
+            ..Default::default()
+        });
     let table_def = (
         proptest::collection::vec(("[a-z_]{1,10}", column), 0..8),
         proptest::option::of(proptest::collection::vec("[a-z_]{1,10}", 0..3)),
         proptest::option::of("[a-z0-9_]{1,20}"),
     )
-        .prop_map(|(columns, primary_key, collation_name)| TableDef { columns, primary_key, collation_name, ..Default::default() });
-    let control = (proptest::option::of(proptest::option::of(table_def)), arb_metadata(false)).prop_map(|(c, m)| {
-        Record::control(c.map(|table_def| Control { table_def, ..Default::default() }), m)
-    });
+        .prop_map(|(columns, primary_key, collation_name)| TableDef {
+            columns,
+            primary_key,
+            collation_name,
+            ..Default::default()
+        });
+    let control = (
+        proptest::option::of(proptest::option::of(table_def)),
+        arb_metadata(false),
+    )
+        .prop_map(|(c, m)| {
+            Record::control(
+                c.map(|table_def| Control {
+                    table_def,
+                    ..Default::default()
+                }),
+                m,
+            )
+        });
     prop_oneof![data, control]
 }
 
@@ -425,8 +669,34 @@ fn records_iterator_skips_exactly_one_bad_document() {
     let items: Vec<_> = Records::new(&input, DecodeOptions::default()).collect();
     assert_eq!(items.len(), 5, "{items:?}");
     assert!(items[0].is_ok());
-    assert!(matches!(items[1].as_ref().unwrap_err().source, CodecError::WrongType { .. }));
+    assert!(matches!(
+        items[1].as_ref().unwrap_err().source,
+        CodecError::WrongType { .. }
+    ));
     assert!(items[2].is_ok());
-    assert!(matches!(items[3].as_ref().unwrap_err().source, CodecError::Syntax(_)));
+    assert!(matches!(
+        items[3].as_ref().unwrap_err().source,
+        CodecError::Syntax(_)
+    ));
     assert!(items[4].is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The borrowed fast path writes exactly what `encode` writes for the same record.
+    #[test]
+    fn encode_data_into_matches_encode(r in arb_record()) {
+        use dmsrs_codec::{MetadataRef, encode_data_into};
+        if let Some(data) = &r.data {
+            prop_assume!(r.metadata.extra.is_empty() && r.extra.is_empty());
+            for f in [MessageFormat::Json, MessageFormat::JsonUnformatted] {
+                let mut fast = Vec::new();
+                let bi = r.before_image.as_ref().map(|b| (r.before_image_field.as_str(), b.iter()));
+                encode_data_into(f, data.iter(), bi, &MetadataRef::from(&r.metadata), &mut fast);
+                let slow = encode(&r, f);
+                prop_assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
+            }
+        }
+    }
 }

@@ -30,7 +30,22 @@ pub(crate) struct CdcCtx {
 
 /// Runs CDC until the task is stopped; returns the stop reason.
 pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
-    let _ = (&ctx.engine_cfg, &ctx.source, &ctx.writer, &ctx.settings, &ctx.mappings, &ctx.target);
-    let _ = (&ctx.entry, &ctx.cancel, &ctx.checkpoints, &ctx.task, &ctx.start, &ctx.snapshot_position, &ctx.tables);
+    let _ = (
+        &ctx.engine_cfg,
+        &ctx.source,
+        &ctx.writer,
+        &ctx.settings,
+        &ctx.mappings,
+        &ctx.target,
+    );
+    let _ = (
+        &ctx.entry,
+        &ctx.cancel,
+        &ctx.checkpoints,
+        &ctx.task,
+        &ctx.start,
+        &ctx.snapshot_position,
+        &ctx.tables,
+    );
     Err(EngineError::Internal("CDC is being built".into()))
 }

@@ -54,7 +54,10 @@ pub fn parse_start_position(s: &str) -> Result<(String, u64)> {
     };
     let mut parts = native.split(':');
     let file = parts.next().filter(|f| !f.is_empty()).ok_or_else(bad)?;
-    let pos = parts.next().and_then(|p| p.parse::<u64>().ok()).ok_or_else(bad)?;
+    let pos = parts
+        .next()
+        .and_then(|p| p.parse::<u64>().ok())
+        .ok_or_else(bad)?;
     Ok((file.to_owned(), pos))
 }
 
@@ -109,7 +112,16 @@ impl FileCheckpoints {
     }
 
     fn path(&self, task_id: &str) -> PathBuf {
-        let safe: String = task_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        let safe: String = task_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         self.dir.join(format!("{safe}.checkpoint.json"))
     }
 }
@@ -123,9 +135,12 @@ impl CheckpointStore for FileCheckpoints {
     async fn load(&self, task_id: &str) -> Result<Option<Checkpoint>> {
         let path = self.path(task_id);
         match tokio::fs::read(&path).await {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| EngineError::Internal(format!("checkpoint file {} is corrupt: {e}", path.display()))),
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+                EngineError::Internal(format!(
+                    "checkpoint file {} is corrupt: {e}",
+                    path.display()
+                ))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path, e)),
         }
@@ -134,7 +149,8 @@ impl CheckpointStore for FileCheckpoints {
     async fn save(&self, task_id: &str, checkpoint: &Checkpoint) -> Result<()> {
         let path = self.path(task_id);
         let tmp = path.with_extension("tmp");
-        let body = serde_json::to_vec_pretty(checkpoint).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let body = serde_json::to_vec_pretty(checkpoint)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         let (p2, t2) = (path.clone(), tmp.clone());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             use std::io::Write;
@@ -169,9 +185,21 @@ mod tests {
 
     #[test]
     fn start_positions() {
-        assert_eq!(parse_start_position("mysql-bin-changelog.000024:373").unwrap(), ("mysql-bin-changelog.000024".into(), 373));
-        let cp = Checkpoint { file: "mysql-bin.000002".into(), pos: 1876, gtid: None, transaction_id: 9, last_record_id: 3 };
-        assert_eq!(parse_start_position(&cp.to_recovery_string()).unwrap(), ("mysql-bin.000002".into(), 1876));
+        assert_eq!(
+            parse_start_position("mysql-bin-changelog.000024:373").unwrap(),
+            ("mysql-bin-changelog.000024".into(), 373)
+        );
+        let cp = Checkpoint {
+            file: "mysql-bin.000002".into(),
+            pos: 1876,
+            gtid: None,
+            transaction_id: 9,
+            last_record_id: 3,
+        };
+        assert_eq!(
+            parse_start_position(&cp.to_recovery_string()).unwrap(),
+            ("mysql-bin.000002".into(), 1876)
+        );
         assert_eq!(
             parse_start_position("checkpoint:V1#27#mysql-bin-changelog.157832:1975:-1:2002:677883278264080:mysql-bin-changelog.157832:1876#0#0#*#0#93").unwrap(),
             ("mysql-bin-changelog.157832".into(), 1975)
@@ -185,7 +213,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = FileCheckpoints::new(dir.path()).unwrap();
         assert_eq!(s.load("T1").await.unwrap(), None);
-        let cp = Checkpoint { file: "f".into(), pos: 4, gtid: Some("0-1-2".into()), transaction_id: 1, last_record_id: 1 };
+        let cp = Checkpoint {
+            file: "f".into(),
+            pos: 4,
+            gtid: Some("0-1-2".into()),
+            transaction_id: 1,
+            last_record_id: 1,
+        };
         s.save("T1", &cp).await.unwrap();
         let again = FileCheckpoints::new(dir.path()).unwrap();
         assert_eq!(again.load("T1").await.unwrap(), Some(cp));

@@ -103,8 +103,15 @@ impl ColumnKind {
             "float" => ColumnKind::Float,
             "double" | "real" | "double precision" => ColumnKind::Double,
             "bit" => {
-                let width = numeric_precision.map(|p| p as u32).or_else(|| paren_number(&ct)).unwrap_or(1);
-                if width <= 1 { ColumnKind::Boolean } else { ColumnKind::Bits { width } }
+                let width = numeric_precision
+                    .map(|p| p as u32)
+                    .or_else(|| paren_number(&ct))
+                    .unwrap_or(1);
+                if width <= 1 {
+                    ColumnKind::Boolean
+                } else {
+                    ColumnKind::Bits { width }
+                }
             }
             "date" => ColumnKind::Date,
             "datetime" => ColumnKind::DateTime,
@@ -127,53 +134,66 @@ impl ColumnKind {
     pub fn is_lob(&self) -> bool {
         matches!(
             self,
-            ColumnKind::Text { .. } | ColumnKind::Clob | ColumnKind::Json | ColumnKind::Blob { .. } | ColumnKind::LongBlob
+            ColumnKind::Text { .. }
+                | ColumnKind::Clob
+                | ColumnKind::Json
+                | ColumnKind::Blob { .. }
+                | ColumnKind::LongBlob
         )
     }
 
     /// The `table-def` entry, with DMS's MySQL type mapping (INT4, WSTRING, NUMERIC, ...).
     pub fn column_def(&self, nullable: bool) -> ColumnDef {
-        let (ty, length, precision, scale): (&str, Option<u64>, Option<u64>, Option<i64>) = match self {
-            ColumnKind::Integer { bytes, unsigned } => {
-                let t = match (bytes, unsigned) {
-                    (1, false) => "INT1",
-                    (1, true) => "UINT1",
-                    (2, false) => "INT2",
-                    (2, true) => "UINT2",
-                    (3 | 4, false) => "INT4",
-                    (3 | 4, true) => "UINT4",
-                    (_, false) => "INT8",
-                    (_, true) => "UINT8",
-                };
-                (t, None, None, None)
-            }
-            ColumnKind::Decimal { precision, scale } => {
-                ("NUMERIC", None, Some(u64::from(*precision)), Some(i64::from(*scale)))
-            }
-            ColumnKind::Float => ("REAL4", None, None, None),
-            ColumnKind::Double => ("REAL8", None, None, None),
-            ColumnKind::Boolean => ("BOOLEAN", None, None, None),
-            ColumnKind::Bits { width } => ("BYTES", Some(u64::from(width.div_ceil(8))), None, None),
-            ColumnKind::Date => ("DATE", None, None, None),
-            ColumnKind::DateTime | ColumnKind::Timestamp => ("DATETIME", None, None, None),
-            ColumnKind::Time => ("STRING", Some(20), None, None),
-            ColumnKind::Year => ("INT2", None, None, None),
-            ColumnKind::String { length } => ("WSTRING", Some(*length), None, None),
-            ColumnKind::Text { length } => ("WSTRING", Some(*length), None, None),
-            ColumnKind::Clob => ("NCLOB", None, None, None),
-            ColumnKind::Json => ("CLOB", None, None, None),
-            ColumnKind::Enum(v) | ColumnKind::Set(v) => {
-                let longest = if matches!(self, ColumnKind::Set(_)) {
-                    v.iter().map(|s| s.chars().count() as u64 + 1).sum::<u64>()
-                } else {
-                    v.iter().map(|s| s.chars().count() as u64).max().unwrap_or(0)
-                };
-                ("WSTRING", Some(longest.max(1)), None, None)
-            }
-            ColumnKind::Binary { length } => ("BYTES", Some(*length), None, None),
-            ColumnKind::Blob { length } => ("BYTES", Some(*length), None, None),
-            ColumnKind::LongBlob => ("BLOB", None, None, None),
-        };
+        let (ty, length, precision, scale): (&str, Option<u64>, Option<u64>, Option<i64>) =
+            match self {
+                ColumnKind::Integer { bytes, unsigned } => {
+                    let t = match (bytes, unsigned) {
+                        (1, false) => "INT1",
+                        (1, true) => "UINT1",
+                        (2, false) => "INT2",
+                        (2, true) => "UINT2",
+                        (3 | 4, false) => "INT4",
+                        (3 | 4, true) => "UINT4",
+                        (_, false) => "INT8",
+                        (_, true) => "UINT8",
+                    };
+                    (t, None, None, None)
+                }
+                ColumnKind::Decimal { precision, scale } => (
+                    "NUMERIC",
+                    None,
+                    Some(u64::from(*precision)),
+                    Some(i64::from(*scale)),
+                ),
+                ColumnKind::Float => ("REAL4", None, None, None),
+                ColumnKind::Double => ("REAL8", None, None, None),
+                ColumnKind::Boolean => ("BOOLEAN", None, None, None),
+                ColumnKind::Bits { width } => {
+                    ("BYTES", Some(u64::from(width.div_ceil(8))), None, None)
+                }
+                ColumnKind::Date => ("DATE", None, None, None),
+                ColumnKind::DateTime | ColumnKind::Timestamp => ("DATETIME", None, None, None),
+                ColumnKind::Time => ("STRING", Some(20), None, None),
+                ColumnKind::Year => ("INT2", None, None, None),
+                ColumnKind::String { length } => ("WSTRING", Some(*length), None, None),
+                ColumnKind::Text { length } => ("WSTRING", Some(*length), None, None),
+                ColumnKind::Clob => ("NCLOB", None, None, None),
+                ColumnKind::Json => ("CLOB", None, None, None),
+                ColumnKind::Enum(v) | ColumnKind::Set(v) => {
+                    let longest = if matches!(self, ColumnKind::Set(_)) {
+                        v.iter().map(|s| s.chars().count() as u64 + 1).sum::<u64>()
+                    } else {
+                        v.iter()
+                            .map(|s| s.chars().count() as u64)
+                            .max()
+                            .unwrap_or(0)
+                    };
+                    ("WSTRING", Some(longest.max(1)), None, None)
+                }
+                ColumnKind::Binary { length } => ("BYTES", Some(*length), None, None),
+                ColumnKind::Blob { length } => ("BYTES", Some(*length), None, None),
+                ColumnKind::LongBlob => ("BLOB", None, None, None),
+            };
         ColumnDef {
             data_type: ty.to_owned(),
             length,
@@ -202,18 +222,27 @@ impl ColumnKind {
                 ColumnKind::Date => render::date(y, mo, d),
                 _ => render::datetime(y, mo, d, h, mi, s, us),
             },
-            MyValue::Time(neg, days, h, mi, s, us) => render::time(neg, days * 24 + u32::from(h), mi, s, us),
+            MyValue::Time(neg, days, h, mi, s, us) => {
+                render::time(neg, days * 24 + u32::from(h), mi, s, us)
+            }
             MyValue::Bytes(b) => self.render_bytes(b, opts, lob_limit),
         }
     }
 
     /// Renders a value that arrived as bytes (text, decimals, binary, bits).
-    pub fn render_bytes(&self, b: Vec<u8>, opts: &RenderOptions, lob_limit: Option<usize>) -> Value {
+    pub fn render_bytes(
+        &self,
+        b: Vec<u8>,
+        opts: &RenderOptions,
+        lob_limit: Option<usize>,
+    ) -> Value {
         match self {
             ColumnKind::Decimal { .. } => render::decimal(&String::from_utf8_lossy(&b)),
             ColumnKind::Boolean => render::boolean(b.iter().any(|&x| x != 0)),
             ColumnKind::Bits { .. } | ColumnKind::Binary { .. } => render::binary(&b, opts),
-            ColumnKind::Blob { .. } | ColumnKind::LongBlob => render::binary(cut(&b, lob_limit), opts),
+            ColumnKind::Blob { .. } | ColumnKind::LongBlob => {
+                render::binary(cut(&b, lob_limit), opts)
+            }
             ColumnKind::Integer { .. } | ColumnKind::Year => {
                 let s = String::from_utf8_lossy(&b);
                 match s.trim().parse::<i128>() {
@@ -271,7 +300,9 @@ fn paren_number(ct: &str) -> Option<u32> {
 
 /// The quoted values of `enum('a','b''c')` / `set(...)`.
 fn quoted_list(ct: &str) -> Vec<String> {
-    let Some(start) = ct.find('(') else { return Vec::new() };
+    let Some(start) = ct.find('(') else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut chars = ct[start + 1..].chars().peekable();
     let mut cur = String::new();
@@ -309,14 +340,34 @@ mod tests {
 
     #[test]
     fn kinds_from_information_schema() {
-        let k = |dt: &str, ct: &str| ColumnKind::from_information_schema(dt, ct, Some(10), Some(10), Some(2));
-        assert_eq!(k("tinyint", "tinyint(3) unsigned"), ColumnKind::Integer { bytes: 1, unsigned: true });
-        assert_eq!(k("enum", "enum('red','green','it''s')"), ColumnKind::Enum(vec!["red".into(), "green".into(), "it's".into()]));
-        assert_eq!(ColumnKind::from_information_schema("bit", "bit(1)", None, Some(1), None), ColumnKind::Boolean);
-        assert_eq!(ColumnKind::from_information_schema("bit", "bit(12)", None, Some(12), None), ColumnKind::Bits { width: 12 });
+        let k = |dt: &str, ct: &str| {
+            ColumnKind::from_information_schema(dt, ct, Some(10), Some(10), Some(2))
+        };
+        assert_eq!(
+            k("tinyint", "tinyint(3) unsigned"),
+            ColumnKind::Integer {
+                bytes: 1,
+                unsigned: true
+            }
+        );
+        assert_eq!(
+            k("enum", "enum('red','green','it''s')"),
+            ColumnKind::Enum(vec!["red".into(), "green".into(), "it's".into()])
+        );
+        assert_eq!(
+            ColumnKind::from_information_schema("bit", "bit(1)", None, Some(1), None),
+            ColumnKind::Boolean
+        );
+        assert_eq!(
+            ColumnKind::from_information_schema("bit", "bit(12)", None, Some(12), None),
+            ColumnKind::Bits { width: 12 }
+        );
         assert!(k("longtext", "longtext").is_lob());
         assert!(!k("varchar", "varchar(10)").is_lob());
-        assert_eq!(k("decimal", "decimal(10,2)").column_def(true).data_type, "NUMERIC");
+        assert_eq!(
+            k("decimal", "decimal(10,2)").column_def(true).data_type,
+            "NUMERIC"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::mapping::{ColumnSource, PartitionKeySpec, RecordLayout, TablePlan};
 use crate::settings::ColumnFilter;
 use crate::source::TableInfo;
 use dmsrs_codec::{
-    ColumnDef, Control, Fields, Metadata, Number, Operation, PartitionKeyType, Record, RecordType, RenderOptions,
-    TableDef, Value, encode_into, partition, render,
+    ColumnDef, Control, Fields, Metadata, MetadataRef, NumRef, Operation, PartitionKeyType, Record,
+    RecordType, RenderOptions, TableDef, Value, encode_data_into, encode_into, partition, render,
 };
 use dmsrs_tasks::KinesisSettings;
 
@@ -82,6 +82,8 @@ pub struct TableEncoder {
     /// Source index -> output name, for before-images.
     source_names: Vec<Option<String>>,
     table_def: TableDef,
+    /// Size of the last record written: the next record's buffer starts this large.
+    size_hint: std::sync::atomic::AtomicUsize,
 }
 
 impl TableEncoder {
@@ -120,7 +122,10 @@ impl TableEncoder {
                     ColumnSource::Expression(_) => {
                         let dt = c.data_type.as_ref();
                         ColumnDef {
-                            data_type: dt.map_or_else(|| "WSTRING".to_owned(), |d| d.type_name.to_ascii_uppercase()),
+                            data_type: dt.map_or_else(
+                                || "WSTRING".to_owned(),
+                                |d| d.type_name.to_ascii_uppercase(),
+                            ),
                             length: dt.and_then(|d| d.length),
                             precision: dt.and_then(|d| d.precision),
                             scale: dt.and_then(|d| d.scale),
@@ -132,15 +137,26 @@ impl TableEncoder {
                 (c.name.clone(), def)
             })
             .collect();
-        let pk_names: Vec<String> =
-            plan.primary_key.iter().filter_map(|i| source_names.get(*i).cloned().flatten()).collect();
+        let pk_names: Vec<String> = plan
+            .primary_key
+            .iter()
+            .filter_map(|i| source_names.get(*i).cloned().flatten())
+            .collect();
         let table_def = TableDef {
             columns,
             primary_key: (!pk_names.is_empty()).then_some(pk_names),
             collation_name: info.collation.clone(),
             extra: Fields::new(),
         };
-        TableEncoder { target, plan, kinds, emit, source_names, table_def }
+        TableEncoder {
+            target,
+            plan,
+            kinds,
+            emit,
+            source_names,
+            table_def,
+            size_hint: 512.into(),
+        }
     }
 
     /// The resolved plan.
@@ -159,7 +175,13 @@ impl TableEncoder {
     }
 
     fn metadata(&self, record_type: RecordType, op: Operation) -> Metadata {
-        Metadata::new(render::now_timestamp(), record_type, op, &self.plan.target_schema, &self.plan.target_table)
+        Metadata::new(
+            render::now_timestamp(),
+            record_type,
+            op,
+            &self.plan.target_schema,
+            &self.plan.target_table,
+        )
     }
 
     /// A table-level control record (`create-table`, `drop-table`, alters, renames).
@@ -179,7 +201,11 @@ impl TableEncoder {
         let mut data = Vec::with_capacity(512);
         encode_into(&record, t.kinesis.message_format, &mut data);
         Encoded {
-            partition_key: partition::control_key(&t.task_id, &self.plan.target_schema, &self.plan.target_table),
+            partition_key: partition::control_key(
+                &t.task_id,
+                &self.plan.target_schema,
+                &self.plan.target_table,
+            ),
             data,
             operation: op,
         }
@@ -201,73 +227,128 @@ impl TableEncoder {
     /// A data record. `after` is the row (the deleted row for deletes), `before` the
     /// before-image for updates, both as rendered source values by source index; `txn` is
     /// present for CDC records.
-    pub fn row(&self, op: Operation, after: &[Value], before: Option<&[Value]>, txn: Option<&TxnMeta>) -> Encoded {
+    ///
+    /// The record is written straight from the borrowed values (no intermediate `Record`),
+    /// through the codec's `encode_data_into`, which writes the same bytes as `encode`.
+    pub fn row(
+        &self,
+        op: Operation,
+        after: &[Value],
+        before: Option<&[Value]>,
+        txn: Option<&TxnMeta>,
+    ) -> Encoded {
+        static NULL: Value = Value::Null;
         let t = &self.target;
         let include_null = t.kinesis.include_null_and_empty;
-        let mut data = Fields::with_capacity(self.plan.columns.len());
-        for (c, emit) in self.plan.columns.iter().zip(&self.emit) {
-            if !emit {
-                continue;
-            }
-            let v = match &c.source {
-                ColumnSource::Source { index } => after.get(*index).cloned().unwrap_or_default(),
-                ColumnSource::Expression(e) => match e.eval(|i| text(after.get(i))) {
-                    Some(s) => Value::String(s),
-                    None => Value::Null,
-                },
-            };
-            if include_null || !v.is_null() {
-                data.push(c.name.clone(), v);
-            }
-        }
-        if op == Operation::Update
-            && let (Some(bi), Some(before)) = (&self.plan.before_image, before)
-        {
-            for c in &bi.columns {
-                let v = before.get(c.source_index).cloned().unwrap_or_default();
-                if include_null || !v.is_null() {
-                    data.push(c.name.clone(), v);
+        // Values of add-column expressions, by output column index.
+        let exprs: Vec<(usize, Value)> = self
+            .plan
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.source {
+                ColumnSource::Expression(e) => Some((
+                    i,
+                    e.eval(|j| text(after.get(j)))
+                        .map_or(Value::Null, Value::String),
+                )),
+                ColumnSource::Source { .. } => None,
+            })
+            .collect();
+        let data = self
+            .plan
+            .columns
+            .iter()
+            .zip(&self.emit)
+            .enumerate()
+            .filter_map(|(i, (c, emit))| {
+                if !emit {
+                    return None;
                 }
-            }
-        }
-        if self.plan.layout == RecordLayout::Document {
-            let mut doc = Fields::with_capacity(1);
-            doc.push("_doc", Value::Object(data));
-            data = doc;
-        }
+                let v = match &c.source {
+                    ColumnSource::Source { index } => after.get(*index).unwrap_or(&NULL),
+                    ColumnSource::Expression(_) => exprs
+                        .iter()
+                        .find(|(j, _)| *j == i)
+                        .map_or(&NULL, |(_, v)| v),
+                };
+                (include_null || !v.is_null()).then_some((c.name.as_str(), v))
+            });
+        let bi_columns = match (&self.plan.before_image, before) {
+            (Some(bi), Some(b)) if op == Operation::Update => Some((bi, b)),
+            _ => None,
+        };
+        let bi_data = bi_columns.into_iter().flat_map(|(bi, b)| {
+            bi.columns.iter().filter_map(move |c| {
+                let v = b.get(c.source_index).unwrap_or(&NULL);
+                (include_null || !v.is_null()).then_some((c.name.as_str(), v))
+            })
+        });
+        let data = data.chain(bi_data);
 
         let (key_type, key) = self.partition_key(op.clone(), after, txn);
-        let mut m = self.metadata(RecordType::Data, op.clone());
-        if t.kinesis.include_partition_value && key_type != PartitionKeyType::SchemaTable {
-            m.partition_key_value = Some(key.clone());
-        }
-        m.partition_key_type = Some(key_type);
-        if let Some(x) = txn {
-            m.transaction_id = Some(Number::from(x.transaction_id));
-            if t.kinesis.include_transaction_details {
-                m.transaction_record_id = Some(Number::from(x.record_id));
-                m.prev_transaction_id = x.prev_transaction_id.map(Number::from);
-                m.prev_transaction_record_id = x.prev_record_id.map(Number::from);
-                m.commit_timestamp = Some(x.commit_timestamp.clone());
-                m.stream_position = Some(x.stream_position.clone());
+        let ts = render::TimestampText::now();
+        let with_details = txn.filter(|_| t.kinesis.include_transaction_details);
+        let meta = MetadataRef {
+            timestamp: ts.as_str(),
+            record_type: RecordType::Data.as_str(),
+            operation: op.as_str(),
+            partition_key_type: Some(key_type.as_str()),
+            partition_key_value: (t.kinesis.include_partition_value
+                && key_type != PartitionKeyType::SchemaTable)
+                .then_some(key.as_str()),
+            schema_name: &self.plan.target_schema,
+            table_name: &self.plan.target_table,
+            transaction_id: txn.map(|x| NumRef::U64(x.transaction_id)),
+            transaction_record_id: with_details.map(|x| NumRef::U64(x.record_id)),
+            prev_transaction_id: with_details
+                .and_then(|x| x.prev_transaction_id)
+                .map(NumRef::U64),
+            prev_transaction_record_id: with_details
+                .and_then(|x| x.prev_record_id)
+                .map(NumRef::U64),
+            commit_timestamp: with_details.map(|x| x.commit_timestamp.as_str()),
+            stream_position: with_details.map(|x| x.stream_position.as_str()),
+        };
+        let mut bytes =
+            Vec::with_capacity(self.size_hint.load(std::sync::atomic::Ordering::Relaxed) + 64);
+        let before_fields = match (&t.before_image, before) {
+            (Some((field, filter)), Some(b)) if op == Operation::Update => {
+                Some((field.as_str(), self.before_image(b, *filter, include_null)))
             }
+            _ => None,
+        };
+        if self.plan.layout == RecordLayout::Document {
+            let doc: Fields = data.map(|(k, v)| (k.to_owned(), v.clone())).collect();
+            let mut wrapped = Fields::with_capacity(1);
+            wrapped.push("_doc", Value::Object(doc));
+            let bi = before_fields.as_ref().map(|(f, b)| (*f, b.iter()));
+            encode_data_into(
+                t.kinesis.message_format,
+                wrapped.iter(),
+                bi,
+                &meta,
+                &mut bytes,
+            );
+        } else {
+            let bi = before_fields.as_ref().map(|(f, b)| (*f, b.iter()));
+            encode_data_into(t.kinesis.message_format, data, bi, &meta, &mut bytes);
         }
-        let mut record = Record::data(data, m);
-        if op == Operation::Update
-            && let (Some((field, filter)), Some(before)) = (&t.before_image, before)
-        {
-            record.before_image_field = field.clone();
-            record.before_image = Some(self.before_image(before, *filter, include_null));
+        self.size_hint
+            .store(bytes.len(), std::sync::atomic::Ordering::Relaxed);
+        Encoded {
+            partition_key: key,
+            data: bytes,
+            operation: op,
         }
-        let mut bytes = Vec::with_capacity(256 + after.len() * 24);
-        encode_into(&record, t.kinesis.message_format, &mut bytes);
-        Encoded { partition_key: key, data: bytes, operation: op }
     }
 
     fn before_image(&self, before: &[Value], filter: ColumnFilter, include_null: bool) -> Fields {
         let mut f = Fields::new();
         for (i, v) in before.iter().enumerate() {
-            let Some(Some(name)) = self.source_names.get(i) else { continue };
+            let Some(Some(name)) = self.source_names.get(i) else {
+                continue;
+            };
             let is_pk = self.plan.primary_key.contains(&i);
             let is_lob = self.kinds.get(i).is_some_and(ColumnKind::is_lob);
             let keep = match filter {
@@ -282,7 +363,12 @@ impl TableEncoder {
         f
     }
 
-    fn partition_key(&self, op: Operation, row: &[Value], txn: Option<&TxnMeta>) -> (PartitionKeyType, String) {
+    fn partition_key(
+        &self,
+        op: Operation,
+        row: &[Value],
+        txn: Option<&TxnMeta>,
+    ) -> (PartitionKeyType, String) {
         let t = &self.target;
         let schema = &self.plan.target_schema;
         let table = &self.plan.target_table;
@@ -295,34 +381,57 @@ impl TableEncoder {
             PartitionKeySpec::Default => &default,
             other => other,
         };
-        let schema_table = || (PartitionKeyType::SchemaTable, partition::schema_table_key(schema, table));
+        let schema_table = || {
+            (
+                PartitionKeyType::SchemaTable,
+                partition::schema_table_key(schema, table),
+            )
+        };
         match spec {
             PartitionKeySpec::PrimaryKey | PartitionKeySpec::Default => {
                 if self.plan.primary_key.is_empty() {
                     return schema_table();
                 }
-                let values = self.plan.primary_key.iter().map(|i| row.get(*i).unwrap_or(&Value::Null));
+                let values = self
+                    .plan
+                    .primary_key
+                    .iter()
+                    .map(|i| row.get(*i).unwrap_or(&Value::Null));
                 (
                     PartitionKeyType::PrimaryKey,
-                    partition::primary_key_key(schema, table, values, t.kinesis.partition_include_schema_table),
+                    partition::primary_key_key(
+                        schema,
+                        table,
+                        values,
+                        t.kinesis.partition_include_schema_table,
+                    ),
                 )
             }
             PartitionKeySpec::SchemaTable => schema_table(),
-            PartitionKeySpec::Constant(c) => (PartitionKeyType::Constant, partition::clamp(c.clone())),
+            PartitionKeySpec::Constant(c) => {
+                (PartitionKeyType::Constant, partition::clamp(c.clone()))
+            }
             PartitionKeySpec::AttributeName(_) => {
                 let v = self
                     .plan
                     .partition_key_column
                     .and_then(|i| self.plan.columns.get(i))
                     .map(|c| match &c.source {
-                        ColumnSource::Source { index } => row.get(*index).map(Value::to_key_text).unwrap_or_default(),
-                        ColumnSource::Expression(e) => e.eval(|i| text(row.get(i))).unwrap_or_default(),
+                        ColumnSource::Source { index } => {
+                            row.get(*index).map(Value::to_key_text).unwrap_or_default()
+                        }
+                        ColumnSource::Expression(e) => {
+                            e.eval(|i| text(row.get(i))).unwrap_or_default()
+                        }
                     })
                     .unwrap_or_default();
                 (PartitionKeyType::AttributeName, partition::clamp(v))
             }
             PartitionKeySpec::TransactionId => match txn {
-                Some(x) => (PartitionKeyType::TransactionId, x.transaction_id.to_string()),
+                Some(x) => (
+                    PartitionKeyType::TransactionId,
+                    x.transaction_id.to_string(),
+                ),
                 None => schema_table(),
             },
         }

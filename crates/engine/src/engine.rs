@@ -11,9 +11,9 @@ use crate::source::{self, SourceConfig, TableInfo};
 use crate::{CheckpointStore, MemoryCheckpoints, TargetFactory};
 use dmsrs_secrets::SecretSource;
 use dmsrs_tasks::{
-    CreateEndpoint, CreateTask, DmsError, Endpoint, EndpointSettings, EndpointType, MigrationType, ReplicationService,
-    ReplicationTask, Result, StartTask, StartType, TableStatistics, TaskFilter, TaskStats, TaskStatus, resource_id,
-    stop_reason, table_state,
+    CreateEndpoint, CreateTask, DmsError, Endpoint, EndpointSettings, EndpointType, MigrationType,
+    ReplicationService, ReplicationTask, Result, StartTask, StartType, TableStatistics, TaskFilter,
+    TaskStats, TaskStatus, resource_id, stop_reason, table_state,
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,8 +70,17 @@ struct Inner {
 impl EmbeddedEngine {
     /// An engine reading secrets from `secrets` and writing to streams from `targets`, with
     /// CDC checkpoints in memory.
-    pub fn new(cfg: EngineConfig, secrets: Arc<dyn SecretSource>, targets: Arc<dyn TargetFactory>) -> Self {
-        Self::with_checkpoints(cfg, secrets, targets, Arc::new(MemoryCheckpoints::default()))
+    pub fn new(
+        cfg: EngineConfig,
+        secrets: Arc<dyn SecretSource>,
+        targets: Arc<dyn TargetFactory>,
+    ) -> Self {
+        Self::with_checkpoints(
+            cfg,
+            secrets,
+            targets,
+            Arc::new(MemoryCheckpoints::default()),
+        )
     }
 
     /// Like [`EmbeddedEngine::new`] with a checkpoint store (a file store survives restarts).
@@ -95,7 +104,10 @@ impl EmbeddedEngine {
     }
 
     fn arn(&self, kind: &str, id: &str) -> String {
-        format!("arn:aws:dms:{}:{}:{kind}:{id}", self.inner.cfg.region, self.inner.cfg.account)
+        format!(
+            "arn:aws:dms:{}:{}:{kind}:{id}",
+            self.inner.cfg.region, self.inner.cfg.account
+        )
     }
 
     /// A new 26-character upper-case base32 resource id, like DMS's.
@@ -107,11 +119,18 @@ impl EmbeddedEngine {
             let mut h = std::collections::hash_map::RandomState::new().build_hasher();
             h.write_u64(n);
             h.write_u64(salt);
-            h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+            h.write_u128(
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
             bits = (bits << 64) | u128::from(h.finish());
         }
         const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        (0..26).map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
+        (0..26)
+            .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
+            .collect()
     }
 
     fn entry(&self, arn: &str) -> Result<Arc<TaskEntry>> {
@@ -131,7 +150,10 @@ impl EmbeddedEngine {
     /// The source connection of a source endpoint (reading its secret when it has one).
     async fn source_config(&self, ep: &Endpoint) -> std::result::Result<SourceConfig, EngineError> {
         let EndpointSettings::MySql(s) = &ep.settings else {
-            return Err(EngineError::InvalidParameter(format!("endpoint {} is not a MySQL/MariaDB source", ep.arn)));
+            return Err(EngineError::InvalidParameter(format!(
+                "endpoint {} is not a MySQL/MariaDB source",
+                ep.arn
+            )));
         };
         let mut cfg = match &s.secrets_manager_secret_id {
             Some(id) => {
@@ -139,14 +161,23 @@ impl EmbeddedEngine {
                 SourceConfig::from_secret_json(id, secret.expose())?
             }
             None => SourceConfig {
-                host: s.server_name.clone().ok_or_else(|| missing(ep, "ServerName"))?,
+                host: s
+                    .server_name
+                    .clone()
+                    .ok_or_else(|| missing(ep, "ServerName"))?,
                 port: s.port.unwrap_or(3306),
                 user: s.username.clone().ok_or_else(|| missing(ep, "Username"))?,
                 password: s.password.clone().ok_or_else(|| missing(ep, "Password"))?,
                 database: s.database_name.clone(),
             },
         };
-        if let Some((_, to)) = self.inner.cfg.host_rewrites.iter().find(|(from, _)| *from == cfg.host) {
+        if let Some((_, to)) = self
+            .inner
+            .cfg
+            .host_rewrites
+            .iter()
+            .find(|(from, _)| *from == cfg.host)
+        {
             cfg.host = to.clone();
         }
         Ok(cfg)
@@ -191,7 +222,8 @@ impl ReplicationService for EmbeddedEngine {
         let engine = input.engine_name.to_ascii_lowercase();
         match (&input.endpoint_type, engine.as_str(), &input.settings) {
             (EndpointType::Source, "mysql" | "mariadb" | "aurora", EndpointSettings::MySql(_)) => {}
-            (EndpointType::Target, "kinesis", EndpointSettings::Kinesis(k)) if !k.stream_arn.is_empty() => {}
+            (EndpointType::Target, "kinesis", EndpointSettings::Kinesis(k))
+                if !k.stream_arn.is_empty() => {}
             (t, e, _) => {
                 return Err(DmsError::InvalidParameterValue(format!(
                     "the embedded engine supports mysql/mariadb/aurora sources with MySqlSettings and kinesis targets \
@@ -202,7 +234,10 @@ impl ReplicationService for EmbeddedEngine {
         }
         let mut eps = lock(&self.inner.endpoints);
         if eps.values().any(|e| e.identifier == input.identifier) {
-            return Err(DmsError::ResourceAlreadyExists(format!("endpoint {} already exists", input.identifier)));
+            return Err(DmsError::ResourceAlreadyExists(format!(
+                "endpoint {} already exists",
+                input.identifier
+            )));
         }
         let arn = self.arn("endpoint", &self.new_id());
         let ep = Endpoint {
@@ -219,7 +254,11 @@ impl ReplicationService for EmbeddedEngine {
 
     async fn describe_endpoints(&self, arns: &[String]) -> Result<Vec<Endpoint>> {
         let eps = lock(&self.inner.endpoints);
-        Ok(eps.values().filter(|e| arns.is_empty() || arns.contains(&e.arn)).cloned().collect())
+        Ok(eps
+            .values()
+            .filter(|e| arns.is_empty() || arns.contains(&e.arn))
+            .cloned()
+            .collect())
     }
 
     async fn delete_endpoint(&self, arn: &str) -> Result<Endpoint> {
@@ -228,7 +267,9 @@ impl ReplicationService for EmbeddedEngine {
             t.source_endpoint_arn == arn || t.target_endpoint_arn == arn
         });
         if in_use {
-            return Err(DmsError::InvalidResourceState(format!("endpoint {arn} is used by a replication task")));
+            return Err(DmsError::InvalidResourceState(format!(
+                "endpoint {arn} is used by a replication task"
+            )));
         }
         let mut ep = lock(&self.inner.endpoints)
             .remove(arn)
@@ -265,7 +306,10 @@ impl ReplicationService for EmbeddedEngine {
             warn!(task = %input.identifier, "task settings parsed but not honoured by the embedded engine: {}", not_honoured.join(", "));
         }
         let mut tasks = lock(&self.inner.tasks);
-        if tasks.values().any(|t| lock(&t.task).identifier == input.identifier) {
+        if tasks
+            .values()
+            .any(|t| lock(&t.task).identifier == input.identifier)
+        {
             return Err(DmsError::ResourceAlreadyExists(format!(
                 "replication task {} already exists",
                 input.identifier
@@ -303,14 +347,20 @@ impl ReplicationService for EmbeddedEngine {
         let entry = Arc::new(TaskEntry::new(task.clone()));
         tasks.insert(arn, entry);
         // The API answers `creating`; the task is `ready` on the next describe, as on DMS.
-        Ok(ReplicationTask { status: TaskStatus::Creating, ..task })
+        Ok(ReplicationTask {
+            status: TaskStatus::Creating,
+            ..task
+        })
     }
 
     async fn start_task(&self, input: StartTask) -> Result<ReplicationTask> {
         let entry = self.entry(&input.arn)?;
         let mut run = lock(&entry.run);
         let status = entry.snapshot().status;
-        if !matches!(status, TaskStatus::Ready | TaskStatus::Stopped | TaskStatus::Failed) {
+        if !matches!(
+            status,
+            TaskStatus::Ready | TaskStatus::Stopped | TaskStatus::Failed
+        ) {
             return Err(DmsError::InvalidResourceState(format!(
                 "replication task {} is {status}; it can start only when ready, stopped or failed",
                 input.arn
@@ -323,7 +373,9 @@ impl ReplicationService for EmbeddedEngine {
             )));
         }
         if input.cdc_start_position.is_some() && input.cdc_start_time.is_some() {
-            return Err(DmsError::InvalidParameterValue("specify either CdcStartPosition or CdcStartTime, not both".into()));
+            return Err(DmsError::InvalidParameterValue(
+                "specify either CdcStartPosition or CdcStartTime, not both".into(),
+            ));
         }
         let now = SystemTime::now();
         let snapshot = entry.update(|t| {
@@ -358,7 +410,9 @@ impl ReplicationService for EmbeddedEngine {
         let run = lock(&entry.run);
         let status = entry.snapshot().status;
         if !matches!(status, TaskStatus::Running | TaskStatus::Starting) {
-            return Err(DmsError::InvalidResourceState(format!("replication task {arn} is not running (it is {status})")));
+            return Err(DmsError::InvalidResourceState(format!(
+                "replication task {arn} is not running (it is {status})"
+            )));
         }
         entry.set_status(TaskStatus::Stopping);
         if let Some(h) = run.as_ref() {
@@ -386,8 +440,13 @@ impl ReplicationService for EmbeddedEngine {
     async fn delete_task(&self, arn: &str) -> Result<ReplicationTask> {
         let entry = self.entry(arn)?;
         let status = entry.snapshot().status;
-        if matches!(status, TaskStatus::Running | TaskStatus::Starting | TaskStatus::Stopping) {
-            return Err(DmsError::InvalidResourceState(format!("replication task {arn} is {status}: stop it first")));
+        if matches!(
+            status,
+            TaskStatus::Running | TaskStatus::Starting | TaskStatus::Stopping
+        ) {
+            return Err(DmsError::InvalidResourceState(format!(
+                "replication task {arn} is {status}: stop it first"
+            )));
         }
         lock(&self.inner.tasks).remove(arn);
         let _ = self.inner.checkpoints.clear(resource_id(arn)).await;
@@ -431,16 +490,23 @@ impl EmbeddedEngine {
         start: &StartTask,
         cancel: &Arc<Cancel>,
     ) -> std::result::Result<&'static str, EngineError> {
-        let src = self.endpoint(&task.source_endpoint_arn).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
-        let dst = self.endpoint(&task.target_endpoint_arn).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        let src = self
+            .endpoint(&task.source_endpoint_arn)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        let dst = self
+            .endpoint(&task.target_endpoint_arn)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
         let EndpointSettings::Kinesis(kinesis) = dst.settings.clone() else {
-            return Err(EngineError::InvalidParameter("the target endpoint has no KinesisSettings".into()));
+            return Err(EngineError::InvalidParameter(
+                "the target endpoint has no KinesisSettings".into(),
+            ));
         };
         let source = self.source_config(&src).await?;
-        let parsed = parse_settings(task.settings.as_deref()).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        let parsed = parse_settings(task.settings.as_deref())
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
         let settings = Arc::new(parsed.settings);
-        let mappings =
-            TableMappings::from_json(&task.table_mappings).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        let mappings = TableMappings::from_json(&task.table_mappings)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
         let writer = self.inner.targets.writer(&kinesis.stream_arn).await?;
 
         let tm = &settings.target_metadata;
@@ -448,10 +514,17 @@ impl EmbeddedEngine {
         let target = Arc::new(TaskTarget {
             task_id: resource_id(&task.arn).to_owned(),
             render: kinesis.render_options(),
-            lob_limit: (tm.limited_size_lob_mode && !tm.full_lob_mode).then(|| tm.lob_max_size as usize * 1024),
+            lob_limit: (tm.limited_size_lob_mode && !tm.full_lob_mode)
+                .then(|| tm.lob_max_size as usize * 1024),
             support_lobs: tm.support_lobs,
-            before_image: (bi.enable_before_image && task.migration_type.has_cdc())
-                .then(|| (bi.field_name.clone().unwrap_or_else(|| "before-image".into()), bi.column_filter)),
+            before_image: (bi.enable_before_image && task.migration_type.has_cdc()).then(|| {
+                (
+                    bi.field_name
+                        .clone()
+                        .unwrap_or_else(|| "before-image".into()),
+                    bi.column_filter,
+                )
+            }),
             parallel_apply: tm.parallel_apply_threads > 0,
             kinesis,
         });
@@ -459,7 +532,11 @@ impl EmbeddedEngine {
         let mut conn = source.connect().await?;
         // CDC continues from the position taken before the snapshot: nothing is lost, rows
         // changed during the load may arrive twice.
-        let start_position = if task.migration_type.has_cdc() { source::binlog_position(&mut conn).await? } else { None };
+        let start_position = if task.migration_type.has_cdc() {
+            source::binlog_position(&mut conn).await?
+        } else {
+            None
+        };
         let infos = source::discover(&mut conn, |s, t| mappings.is_selected(s, t)).await?;
         let _ = conn.disconnect().await;
         let mut tables: Vec<(TableInfo, Arc<TableEncoder>)> = Vec::new();
@@ -469,14 +546,24 @@ impl EmbeddedEngine {
             }
         }
         tables.sort_by(|(a, ea), (b, eb)| {
-            eb.plan().load_order.cmp(&ea.plan().load_order).then_with(|| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)))
+            eb.plan()
+                .load_order
+                .cmp(&ea.plan().load_order)
+                .then_with(|| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)))
         });
-        if tables.is_empty() && settings.error_behavior.fail_on_no_tables_captured && task.migration_type.has_full_load() {
+        if tables.is_empty()
+            && settings.error_behavior.fail_on_no_tables_captured
+            && task.migration_type.has_full_load()
+        {
             return Err(EngineError::InvalidParameter(
-                "no source table matches the task's selection rules (FailOnNoTablesCaptured)".into(),
+                "no source table matches the task's selection rules (FailOnNoTablesCaptured)"
+                    .into(),
             ));
         }
-        let names: Vec<(String, String)> = tables.iter().map(|(i, _)| (i.schema.clone(), i.name.clone())).collect();
+        let names: Vec<(String, String)> = tables
+            .iter()
+            .map(|(i, _)| (i.schema.clone(), i.name.clone()))
+            .collect();
 
         if task.migration_type.has_full_load() {
             let reload = start.start_type != StartType::ResumeProcessing;
@@ -502,7 +589,11 @@ impl EmbeddedEngine {
                 return Ok(stop_reason::FULL_LOAD_ONLY_FINISHED);
             }
         } else {
-            entry.register_tables(&names, table_state::TABLE_COMPLETED, start.start_type == StartType::ReloadTarget);
+            entry.register_tables(
+                &names,
+                table_state::TABLE_COMPLETED,
+                start.start_type == StartType::ReloadTarget,
+            );
         }
 
         let cdc_ctx = cdc::CdcCtx {

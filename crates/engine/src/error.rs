@@ -22,7 +22,9 @@ pub enum EngineError {
         retryable: bool,
     },
     /// The source's binlog no longer holds the position the task needs.
-    #[error("the binlog position {position} is no longer on the source (purged): restart the task with reload-target to copy the tables again")]
+    #[error(
+        "the binlog position {position} is no longer on the source (purged): restart the task with reload-target to copy the tables again"
+    )]
     BinlogPurged {
         /// The missing position.
         position: String,
@@ -55,7 +57,12 @@ impl EngineError {
 
     /// True when the caller's input or configuration is at fault (not the engine).
     pub fn is_user_error(&self) -> bool {
-        matches!(self, EngineError::InvalidParameter(_) | EngineError::Secret { .. } | EngineError::BinlogPurged { .. })
+        matches!(
+            self,
+            EngineError::InvalidParameter(_)
+                | EngineError::Secret { .. }
+                | EngineError::BinlogPurged { .. }
+        )
     }
 }
 
@@ -63,7 +70,10 @@ impl From<EngineError> for dmsrs_tasks::DmsError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::InvalidParameter(m) => dmsrs_tasks::DmsError::InvalidParameterValue(m),
-            other => dmsrs_tasks::DmsError::Service { retryable: other.is_retryable(), message: other.to_string() },
+            other => dmsrs_tasks::DmsError::Service {
+                retryable: other.is_retryable(),
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -72,10 +82,14 @@ impl From<dmsrs_secrets::SecretsError> for EngineError {
     fn from(e: dmsrs_secrets::SecretsError) -> Self {
         let retryable = e.is_retryable();
         match e {
-            dmsrs_secrets::SecretsError::NotFound(id) => {
-                EngineError::Secret { secret_id: id, reason: "not found: check the endpoint's SecretsManagerSecretId".into() }
-            }
-            other => EngineError::Source { message: other.to_string(), retryable },
+            dmsrs_secrets::SecretsError::NotFound(id) => EngineError::Secret {
+                secret_id: id,
+                reason: "not found: check the endpoint's SecretsManagerSecretId".into(),
+            },
+            other => EngineError::Source {
+                message: other.to_string(),
+                retryable,
+            },
         }
     }
 }
@@ -86,10 +100,14 @@ impl From<mysql_async::Error> for EngineError {
         let retryable = matches!(e, E::Io(_) | E::Driver(_));
         let message = match &e {
             E::Server(s) if s.code == 1045 => {
-                format!("{e}: check the user name and password of the source endpoint (or its secret)")
+                format!(
+                    "{e}: check the user name and password of the source endpoint (or its secret)"
+                )
             }
             E::Server(s) if s.code == 1227 || s.code == 1044 || s.code == 1142 => {
-                format!("{e}: grant the source user SELECT, REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR on MariaDB)")
+                format!(
+                    "{e}: grant the source user SELECT, REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR on MariaDB)"
+                )
             }
             E::Io(_) => format!("{e}: is the source server running and reachable?"),
             _ => e.to_string(),

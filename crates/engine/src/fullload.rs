@@ -26,9 +26,6 @@ use std::time::SystemTime;
 use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
-/// How often (rows) a table's statistics and the cancel flag are looked at.
-const PROGRESS_EVERY: u64 = 1000;
-
 /// What full load needs.
 #[derive(Clone)]
 pub(crate) struct LoadCtx {
@@ -43,7 +40,9 @@ pub(crate) struct LoadCtx {
 /// target stream refused records). A table that cannot be read ends in `Table error`.
 pub(crate) async fn run(ctx: &LoadCtx, tables: Vec<(TableInfo, Arc<TableEncoder>)>) -> Result<()> {
     let fl = &ctx.settings.full_load_settings;
-    let sem = Arc::new(Semaphore::new(fl.max_full_load_sub_tasks.clamp(1, 49) as usize));
+    let sem = Arc::new(Semaphore::new(
+        fl.max_full_load_sub_tasks.clamp(1, 49) as usize
+    ));
     let mut set = tokio::task::JoinSet::new();
     for (info, enc) in tables {
         let ctx = ctx.clone();
@@ -51,7 +50,9 @@ pub(crate) async fn run(ctx: &LoadCtx, tables: Vec<(TableInfo, Arc<TableEncoder>
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             if ctx.cancel.is_cancelled() {
-                ctx.entry.table(&info.schema, &info.name, |s| s.table_state = table_state::TABLE_CANCELLED.into());
+                ctx.entry.table(&info.schema, &info.name, |s| {
+                    s.table_state = table_state::TABLE_CANCELLED.into()
+                });
                 return Ok(());
             }
             load_table(&ctx, &info, &enc).await
@@ -66,7 +67,9 @@ pub(crate) async fn run(ctx: &LoadCtx, tables: Vec<(TableInfo, Arc<TableEncoder>
                 fatal.get_or_insert(e);
             }
             Err(join) => {
-                fatal.get_or_insert(EngineError::Internal(format!("a table load panicked: {join}")));
+                fatal.get_or_insert(EngineError::Internal(format!(
+                    "a table load panicked: {join}"
+                )));
             }
         }
     }
@@ -77,7 +80,7 @@ pub(crate) async fn run(ctx: &LoadCtx, tables: Vec<(TableInfo, Arc<TableEncoder>
     }
 }
 
-async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &TableEncoder) -> Result<()> {
+async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &Arc<TableEncoder>) -> Result<()> {
     let (schema, table) = (&info.schema, &info.name);
     ctx.entry.table(schema, table, |s| {
         s.table_state = table_state::FULL_LOAD.into();
@@ -89,7 +92,10 @@ async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &TableEncoder) -> Resu
     ctx.entry.refresh_task_stats();
     info!(table = %format!("{schema}.{table}"), "full load starts");
 
-    let mut sink = Sink::new(Arc::clone(&ctx.writer), ctx.settings.full_load_settings.commit_rate as usize);
+    let mut sink = Sink::new(
+        Arc::clone(&ctx.writer),
+        ctx.settings.full_load_settings.commit_rate as usize,
+    );
     match ctx.settings.full_load_settings.target_table_prep_mode {
         TargetTablePrepMode::DropAndCreate => {
             sink.push(enc.control(Operation::DropTable)).await?;
@@ -101,23 +107,29 @@ async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &TableEncoder) -> Resu
         TargetTablePrepMode::DoNothing => {}
     }
 
-    match copy_rows(ctx, info, enc, &mut sink).await {
+    sink.flush().await?;
+    match copy_rows(ctx, info, enc, sink).await {
         Ok((rows, errors)) => {
-            sink.flush().await?;
             let cancelled = ctx.cancel.is_cancelled();
             ctx.entry.table(schema, table, |s| {
                 s.full_load_rows = rows;
                 s.full_load_error_rows = errors;
                 s.full_load_end_time = Some(SystemTime::now());
-                s.table_state =
-                    if cancelled { table_state::TABLE_CANCELLED } else { table_state::TABLE_COMPLETED }.into();
+                s.table_state = if cancelled {
+                    table_state::TABLE_CANCELLED
+                } else {
+                    table_state::TABLE_COMPLETED
+                }
+                .into();
             });
             ctx.entry.refresh_task_stats();
             info!(table = %format!("{schema}.{table}"), rows, errors, "full load done");
             Ok(())
         }
         Err(e @ EngineError::Target(_)) => {
-            ctx.entry.table(schema, table, |s| s.table_state = table_state::TABLE_ERROR.into());
+            ctx.entry.table(schema, table, |s| {
+                s.table_state = table_state::TABLE_ERROR.into()
+            });
             Err(e)
         }
         Err(e) => {
@@ -132,45 +144,157 @@ async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &TableEncoder) -> Resu
     }
 }
 
-/// Streams the table's rows into the sink; returns (rows written, rows in error).
-async fn copy_rows(ctx: &LoadCtx, info: &TableInfo, enc: &TableEncoder, sink: &mut Sink) -> Result<(u64, u64)> {
-    let mut conn = ctx.source.connect().await?;
-    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ").await?;
-    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT").await?;
-    let cols: Vec<String> = info.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let sql = format!("SELECT {} FROM {}.{}", cols.join(", "), quote_ident(&info.schema), quote_ident(&info.name));
-    debug!(%sql, "snapshot query");
+/// Rows per encoding job.
+const CHUNK_ROWS: usize = 512;
+/// Encoding jobs in flight per table (bounds memory: about `CHUNK_ROWS * MAX_IN_FLIGHT` rows).
+const MAX_IN_FLIGHT: usize = 4;
+
+/// The encoded records of one chunk, in row order, and how many rows were too large.
+struct EncodedChunk {
+    records: Vec<crate::encoder::Encoded>,
+    errors: u64,
+}
+
+/// Renders and encodes a chunk of rows (CPU work, run on the runtime's workers so reading
+/// from the server and encoding overlap).
+fn encode_chunk(
+    enc: &TableEncoder,
+    table: &str,
+    rows: Vec<Vec<mysql_async::Value>>,
+) -> EncodedChunk {
     let plan = enc.plan();
-    let (mut rows, mut errors) = (0u64, 0u64);
-    {
-        let mut result = conn.exec_iter(sql.as_str(), ()).await?;
-        while let Some(row) = result.next().await? {
-            let values = enc.render_row(row.unwrap());
-            if plan.row_filter.is_some() && !plan.row_passes(|i| values.get(i).filter(|v| !v.is_null()).map(|v| v.to_key_text())) {
-                continue;
-            }
-            let e = enc.row(Operation::Load, &values, None, None);
-            if e.size() > MAX_RECORD_BYTES {
-                errors += 1;
-                warn!(
-                    table = %format!("{}.{}", info.schema, info.name),
-                    key = %e.partition_key,
-                    size = e.size(),
-                    "row skipped: its record exceeds the Kinesis 1 MiB limit even with LOBs truncated to LobMaxSize; counted in FullLoadErrorRows"
-                );
-                continue;
-            }
-            sink.push(e).await?;
-            rows += 1;
-            if rows % PROGRESS_EVERY == 0 {
-                ctx.entry.table(&info.schema, &info.name, |s| s.full_load_rows = rows);
-                if ctx.cancel.is_cancelled() {
+    let mut out = EncodedChunk {
+        records: Vec::with_capacity(rows.len()),
+        errors: 0,
+    };
+    for row in rows {
+        let values = enc.render_row(row);
+        if plan.row_filter.is_some()
+            && !plan.row_passes(|i| {
+                values
+                    .get(i)
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.to_key_text())
+            })
+        {
+            continue;
+        }
+        let e = enc.row(Operation::Load, &values, None, None);
+        if e.size() > MAX_RECORD_BYTES {
+            out.errors += 1;
+            warn!(
+                table,
+                key = %e.partition_key,
+                size = e.size(),
+                "row skipped: its record exceeds the Kinesis 1 MiB limit even with LOBs truncated to LobMaxSize; counted in FullLoadErrorRows"
+            );
+            continue;
+        }
+        out.records.push(e);
+    }
+    out
+}
+
+/// Streams the table's rows into the sink; returns (rows written, rows in error).
+///
+/// Three stages overlap: this task reads rows from the server in chunks, runtime workers
+/// render and encode chunks in parallel, and a writer task awaits the encoded chunks in
+/// their original order and writes them, so the stream sees rows exactly as the server sent
+/// them. A bounded queue of [`MAX_IN_FLIGHT`] chunks keeps memory bounded.
+async fn copy_rows(
+    ctx: &LoadCtx,
+    info: &TableInfo,
+    enc: &Arc<TableEncoder>,
+    sink: Sink,
+) -> Result<(u64, u64)> {
+    let mut conn = ctx.source.connect().await?;
+    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .await?;
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .await?;
+    let cols: Vec<String> = info.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let sql = format!(
+        "SELECT {} FROM {}.{}",
+        cols.join(", "),
+        quote_ident(&info.schema),
+        quote_ident(&info.name)
+    );
+    debug!(%sql, "snapshot query");
+    let table = Arc::<str>::from(format!("{}.{}", info.schema, info.name));
+
+    let (tx, mut rx) =
+        tokio::sync::mpsc::channel::<tokio::task::JoinHandle<EncodedChunk>>(MAX_IN_FLIGHT);
+    let writer = {
+        let (entry, cancel, schema, name, table) = (
+            Arc::clone(&ctx.entry),
+            Arc::clone(&ctx.cancel),
+            info.schema.clone(),
+            info.name.clone(),
+            Arc::clone(&table),
+        );
+        let mut sink = sink;
+        tokio::spawn(async move {
+            let (mut rows, mut errors) = (0u64, 0u64);
+            while let Some(job) = rx.recv().await {
+                let done = job.await.map_err(|e| {
+                    EngineError::Internal(format!("encoding a chunk of {table} failed: {e}"))
+                })?;
+                errors += done.errors;
+                for e in done.records {
+                    sink.push(e).await?;
+                    rows += 1;
+                }
+                entry.table(&schema, &name, |s| s.full_load_rows = rows);
+                if cancel.is_cancelled() {
                     break;
                 }
             }
+            sink.flush().await?;
+            Ok::<_, EngineError>((rows, errors))
+        })
+    };
+
+    let read = async {
+        let mut result = conn.exec_iter(sql.as_str(), ()).await?;
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        loop {
+            let row = result.next().await?;
+            let end = row.is_none();
+            if let Some(row) = row {
+                chunk.push(row.unwrap());
+            }
+            if chunk.len() >= CHUNK_ROWS || (end && !chunk.is_empty()) {
+                let (enc, table, batch) = (
+                    Arc::clone(enc),
+                    Arc::clone(&table),
+                    std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS)),
+                );
+                let job = tokio::spawn(async move { encode_chunk(&enc, &table, batch) });
+                if tx.send(job).await.is_err() || ctx.cancel.is_cancelled() {
+                    // The writer stopped (an error or a cancel): stop reading.
+                    break;
+                }
+            }
+            if end {
+                break;
+            }
         }
+        drop(result);
+        Ok::<_, EngineError>(())
     }
-    conn.query_drop("COMMIT").await?;
-    let _ = conn.disconnect().await;
+    .await;
+    drop(tx);
+    let written = writer
+        .await
+        .map_err(|e| EngineError::Internal(format!("writer of {table} failed: {e}")))?;
+    read?;
+    let (rows, errors) = written?;
+    if ctx.cancel.is_cancelled() {
+        // A cancelled read may leave rows unread on the connection: just drop it.
+        drop(conn);
+    } else {
+        conn.query_drop("COMMIT").await?;
+        let _ = conn.disconnect().await;
+    }
     Ok((rows, errors))
 }

@@ -61,7 +61,11 @@ pub(crate) struct RunHandle {
 
 impl TaskEntry {
     pub(crate) fn new(task: ReplicationTask) -> Self {
-        TaskEntry { task: Mutex::new(task), tables: Mutex::new(BTreeMap::new()), run: Mutex::new(None) }
+        TaskEntry {
+            task: Mutex::new(task),
+            tables: Mutex::new(BTreeMap::new()),
+            run: Mutex::new(None),
+        }
     }
 
     /// A copy of the task as the API shows it.
@@ -85,27 +89,36 @@ impl TaskEntry {
             t.clear();
         }
         for (schema, table) in tables {
-            let e = t.entry((schema.clone(), table.clone())).or_insert_with(|| TableStatistics {
-                schema_name: schema.clone(),
-                table_name: table.clone(),
-                validation_state: "Not enabled".into(),
-                ..Default::default()
-            });
+            let e = t
+                .entry((schema.clone(), table.clone()))
+                .or_insert_with(|| TableStatistics {
+                    schema_name: schema.clone(),
+                    table_name: table.clone(),
+                    validation_state: "Not enabled".into(),
+                    ..Default::default()
+                });
             e.table_state = state.to_owned();
         }
         drop(t);
         self.refresh_task_stats();
     }
 
-    pub(crate) fn table<R>(&self, schema: &str, table: &str, f: impl FnOnce(&mut TableStatistics) -> R) -> R {
+    pub(crate) fn table<R>(
+        &self,
+        schema: &str,
+        table: &str,
+        f: impl FnOnce(&mut TableStatistics) -> R,
+    ) -> R {
         let mut t = lock(&self.tables);
-        let e = t.entry((schema.to_owned(), table.to_owned())).or_insert_with(|| TableStatistics {
-            schema_name: schema.to_owned(),
-            table_name: table.to_owned(),
-            table_state: table_state::TABLE_COMPLETED.into(),
-            validation_state: "Not enabled".into(),
-            ..Default::default()
-        });
+        let e = t
+            .entry((schema.to_owned(), table.to_owned()))
+            .or_insert_with(|| TableStatistics {
+                schema_name: schema.to_owned(),
+                table_name: table.to_owned(),
+                table_state: table_state::TABLE_COMPLETED.into(),
+                validation_state: "Not enabled".into(),
+                ..Default::default()
+            });
         let r = f(e);
         e.last_update_time = Some(SystemTime::now());
         r
@@ -130,9 +143,16 @@ impl TaskEntry {
         st.tables_loading = loading;
         st.tables_queued = queued;
         st.tables_errored = errored;
-        st.full_load_progress_percent = if total == 0 { 100 } else { (loaded + errored) * 100 / total };
+        st.full_load_progress_percent = if total == 0 {
+            100
+        } else {
+            (loaded + errored) * 100 / total
+        };
         if let Some(start) = st.start_date {
-            st.elapsed_time_millis = SystemTime::now().duration_since(start).map(|d| d.as_millis() as u64).unwrap_or(0);
+            st.elapsed_time_millis = SystemTime::now()
+                .duration_since(start)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
         }
     }
 

@@ -23,7 +23,10 @@ pub struct Sink {
 
 impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sink").field("pending", &self.batch.len()).field("bytes", &self.bytes).finish()
+        f.debug_struct("Sink")
+            .field("pending", &self.batch.len())
+            .field("bytes", &self.bytes)
+            .finish()
     }
 }
 
@@ -31,7 +34,12 @@ impl Sink {
     /// A sink writing batches of at most `max_records` records.
     pub fn new(writer: Arc<dyn DynStreamWriter>, max_records: usize) -> Self {
         let max_records = max_records.clamp(1, 50_000);
-        Sink { writer, batch: Vec::with_capacity(max_records.min(1000)), bytes: 0, max_records }
+        Sink {
+            writer,
+            batch: Vec::with_capacity(max_records.min(1000)),
+            bytes: 0,
+            max_records,
+        }
     }
 
     /// Queues a record; writes the batch when it is full. Returns the receipt of a write.

@@ -25,9 +25,15 @@ impl SourceConfig {
     /// Parses a secret of the DMS shape `{host, port, username, password, dbname}`; `port`
     /// may be a number or a string, as in the seed's hand-made secret.
     pub fn from_secret_json(secret_id: &str, json: &str) -> Result<SourceConfig> {
-        let bad = |reason: String| EngineError::Secret { secret_id: secret_id.to_owned(), reason };
-        let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| bad(format!("not valid JSON ({e}); expected {{host, port, username, password, dbname}}")))?;
+        let bad = |reason: String| EngineError::Secret {
+            secret_id: secret_id.to_owned(),
+            reason,
+        };
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+            bad(format!(
+                "not valid JSON ({e}); expected {{host, port, username, password, dbname}}"
+            ))
+        })?;
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
         let host = s("host").ok_or_else(|| bad("missing \"host\"".into()))?;
         let port = match v.get("port") {
@@ -38,8 +44,15 @@ impl SourceConfig {
         }
         .ok_or_else(|| bad("\"port\" must be a port number (number or string)".into()))?;
         let user = s("username").ok_or_else(|| bad("missing \"username\"".into()))?;
-        let password = SecretString::new(s("password").ok_or_else(|| bad("missing \"password\"".into()))?);
-        Ok(SourceConfig { host, port, user, password, database: s("dbname").filter(|d| !d.is_empty()) })
+        let password =
+            SecretString::new(s("password").ok_or_else(|| bad("missing \"password\"".into()))?);
+        Ok(SourceConfig {
+            host,
+            port,
+            user,
+            password,
+            database: s("dbname").filter(|d| !d.is_empty()),
+        })
     }
 
     /// mysql_async options: UTC session time zone (TIMESTAMP values come back in UTC) and
@@ -62,7 +75,10 @@ impl SourceConfig {
             let base = EngineError::from(e);
             match base {
                 EngineError::Source { message, retryable } => EngineError::Source {
-                    message: format!("cannot connect to {}:{} as {}: {message}", self.host, self.port, self.user),
+                    message: format!(
+                        "cannot connect to {}:{} as {}: {message}",
+                        self.host, self.port, self.user
+                    ),
                     retryable,
                 },
                 other => other,
@@ -128,7 +144,10 @@ fn opt_u64(row: &Row, i: usize) -> Option<u64> {
 
 /// Lists the base tables outside the system schemas that `selected(schema, table)` accepts,
 /// with their columns and primary keys, sorted by schema and name.
-pub async fn discover(conn: &mut Conn, selected: impl Fn(&str, &str) -> bool) -> Result<Vec<TableInfo>> {
+pub async fn discover(
+    conn: &mut Conn,
+    selected: impl Fn(&str, &str) -> bool,
+) -> Result<Vec<TableInfo>> {
     let tables: Vec<Row> = conn
         .query(format!(
             "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES \
@@ -177,7 +196,13 @@ pub async fn table_info(conn: &mut Conn, schema: &str, table: &str) -> Result<Op
             let name = text(r, 0);
             let data_type = text(r, 1);
             ColumnInfo {
-                kind: ColumnKind::from_information_schema(&data_type, &text(r, 2), opt_u64(r, 5), opt_u64(r, 6), opt_u64(r, 7)),
+                kind: ColumnKind::from_information_schema(
+                    &data_type,
+                    &text(r, 2),
+                    opt_u64(r, 5),
+                    opt_u64(r, 6),
+                    opt_u64(r, 7),
+                ),
                 nullable: text(r, 3).eq_ignore_ascii_case("YES"),
                 is_primary_key: pk_names.contains(&name),
                 data_type,
@@ -185,8 +210,17 @@ pub async fn table_info(conn: &mut Conn, schema: &str, table: &str) -> Result<Op
             }
         })
         .collect();
-    let primary_key = pk_names.iter().filter_map(|n| columns.iter().position(|c| &c.name == n)).collect();
-    Ok(Some(TableInfo { schema: schema.to_owned(), name: table.to_owned(), columns, primary_key, collation: None }))
+    let primary_key = pk_names
+        .iter()
+        .filter_map(|n| columns.iter().position(|c| &c.name == n))
+        .collect();
+    Ok(Some(TableInfo {
+        schema: schema.to_owned(),
+        name: table.to_owned(),
+        columns,
+        primary_key,
+        collation: None,
+    }))
 }
 
 /// The current end of the binlog (`SHOW MASTER STATUS`): file and position.
@@ -207,13 +241,30 @@ mod tests {
             r#"{"host":"mariadb_server","port":"3306","username":"admin","password":"1Wp2Aide=z=,eLX3RrD4gJ4o54puex","dbname":"dms_sample"}"#,
         )
         .unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.database.as_deref()), ("mariadb_server", 3306, Some("dms_sample")));
-        let c = SourceConfig::from_secret_json("s", r#"{"host":"h","port":4510,"username":"u","password":"p","engine":"mariadb"}"#).unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.database.as_deref()),
+            ("mariadb_server", 3306, Some("dms_sample"))
+        );
+        let c = SourceConfig::from_secret_json(
+            "s",
+            r#"{"host":"h","port":4510,"username":"u","password":"p","engine":"mariadb"}"#,
+        )
+        .unwrap();
         assert_eq!(c.port, 4510);
-        let e = SourceConfig::from_secret_json("arn:x", r#"{"host":"h","port":"x","username":"u","password":"hunter2"}"#).unwrap_err();
+        let e = SourceConfig::from_secret_json(
+            "arn:x",
+            r#"{"host":"h","port":"x","username":"u","password":"hunter2"}"#,
+        )
+        .unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("arn:x") && msg.contains("port") && !msg.contains("hunter2"), "{msg}");
-        assert!(!format!("{c:?}").contains("\"p\""), "password must not show in Debug");
+        assert!(
+            msg.contains("arn:x") && msg.contains("port") && !msg.contains("hunter2"),
+            "{msg}"
+        );
+        assert!(
+            !format!("{c:?}").contains("\"p\""),
+            "password must not show in Debug"
+        );
     }
 
     #[test]

@@ -21,8 +21,13 @@ pub struct StreamTargets {
 
 impl std::fmt::Debug for StreamTargets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<String> = crate::runtime::lock(&self.streams).keys().cloned().collect();
-        f.debug_struct("StreamTargets").field("streams", &names).finish()
+        let names: Vec<String> = crate::runtime::lock(&self.streams)
+            .keys()
+            .cloned()
+            .collect();
+        f.debug_struct("StreamTargets")
+            .field("streams", &names)
+            .finish()
     }
 }
 

@@ -6,7 +6,9 @@ mod common;
 
 use common::*;
 use dmsrs_codec::{Operation, Value};
-use dmsrs_tasks::{MigrationType, ReplicationService, StartType, TaskStatus, stop_reason, table_state};
+use dmsrs_tasks::{
+    MigrationType, ReplicationService, StartType, TaskStatus, stop_reason, table_state,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_full_load_tasks_emit_exactly_what_dms_does() {
@@ -14,20 +16,35 @@ async fn seed_full_load_tasks_emit_exactly_what_dms_does() {
     h.sql(CREATE_TABLES);
     h.sql(PRESEED_DATA);
 
-    let t1 = h.task("full-load-task-1", MigrationType::FullLoad, mappings("tables-a-to-m", "a%"), FULL_LOAD_SETTINGS).await;
+    let t1 = h
+        .task(
+            "full-load-task-1",
+            MigrationType::FullLoad,
+            mappings("tables-a-to-m", "a%"),
+            FULL_LOAD_SETTINGS,
+        )
+        .await;
     assert_eq!(t1.status, TaskStatus::Creating);
-    assert_eq!(h.engine.describe_task(&t1.arn).await.unwrap().status, TaskStatus::Ready);
+    assert_eq!(
+        h.engine.describe_task(&t1.arn).await.unwrap().status,
+        TaskStatus::Ready
+    );
     let started = h.start(&t1.arn, StartType::StartReplication).await;
     assert_eq!(started.status, TaskStatus::Starting);
     let done = h.wait(&t1.arn, TaskStatus::Stopped).await;
-    assert_eq!(done.stop_reason.as_deref(), Some(stop_reason::FULL_LOAD_ONLY_FINISHED));
+    assert_eq!(
+        done.stop_reason.as_deref(),
+        Some(stop_reason::FULL_LOAD_ONLY_FINISHED)
+    );
     assert_eq!(done.stats.full_load_progress_percent, 100);
     assert_eq!(done.stats.tables_loaded, 2);
 
     let recs = h.records_after(None);
     assert_eq!(recs.len(), 6, "{:?}", ops(&recs));
     let count = |op: Operation, table: &str| {
-        recs.iter().filter(|(_, r)| r.metadata.operation == op && r.metadata.table_name == table).count()
+        recs.iter()
+            .filter(|(_, r)| r.metadata.operation == op && r.metadata.table_name == table)
+            .count()
     };
     for t in ["authors", "accounts"] {
         assert_eq!(count(Operation::DropTable, t), 1);
@@ -36,50 +53,126 @@ async fn seed_full_load_tasks_emit_exactly_what_dms_does() {
     }
     // Per table: drop, create, then rows.
     for t in ["authors", "accounts"] {
-        let seq: Vec<_> = recs.iter().filter(|(_, r)| r.metadata.table_name == t).map(|(_, r)| r.metadata.operation.clone()).collect();
-        assert_eq!(seq, vec![Operation::DropTable, Operation::CreateTable, Operation::Load]);
+        let seq: Vec<_> = recs
+            .iter()
+            .filter(|(_, r)| r.metadata.table_name == t)
+            .map(|(_, r)| r.metadata.operation.clone())
+            .collect();
+        assert_eq!(
+            seq,
+            vec![
+                Operation::DropTable,
+                Operation::CreateTable,
+                Operation::Load
+            ]
+        );
     }
     let task_id = t1.arn.rsplit(':').next().unwrap();
-    let (drop_rec, drop) = recs.iter().find(|(_, r)| r.metadata.operation == Operation::DropTable).unwrap();
-    assert_eq!(drop_rec.partition_key, format!("{task_id}.dms_sample.{}", drop.metadata.table_name));
+    let (drop_rec, drop) = recs
+        .iter()
+        .find(|(_, r)| r.metadata.operation == Operation::DropTable)
+        .unwrap();
+    assert_eq!(
+        drop_rec.partition_key,
+        format!("{task_id}.dms_sample.{}", drop.metadata.table_name)
+    );
     assert_eq!(drop.metadata.partition_key_value.as_deref(), Some(task_id));
-    assert_eq!(drop.control.as_ref().unwrap().table_def, None, "drop-table carries \"control\": {{}}");
+    assert_eq!(
+        drop.control.as_ref().unwrap().table_def,
+        None,
+        "drop-table carries \"control\": {{}}"
+    );
 
     // The accounts row, rendered as DMS renders it.
-    let (in_rec, acc) = recs.iter().find(|(_, r)| r.metadata.operation == Operation::Load && r.metadata.table_name == "accounts").unwrap();
+    let (in_rec, acc) = recs
+        .iter()
+        .find(|(_, r)| {
+            r.metadata.operation == Operation::Load && r.metadata.table_name == "accounts"
+        })
+        .unwrap();
     assert_eq!(in_rec.partition_key, "dms_sample.accounts.1");
-    assert_eq!(acc.metadata.partition_key_value.as_deref(), Some("dms_sample.accounts.1"));
-    assert_eq!(acc.metadata.transaction_id, None, "load records carry no transaction fields");
+    assert_eq!(
+        acc.metadata.partition_key_value.as_deref(),
+        Some("dms_sample.accounts.1")
+    );
+    assert_eq!(
+        acc.metadata.transaction_id, None,
+        "load records carry no transaction fields"
+    );
     let text = String::from_utf8(in_rec.data.to_vec()).unwrap();
     let expected_data = "\t\"data\":\t{\n\t\t\"id\":\t1,\n\t\t\"name\":\t\"Alice\",\n\t\t\"age\":\t30,\n\t\t\"birth_date\":\t\"1991-05-21\",\n\t\t\"account_balance\":\t1500,\n\t\t\"is_active\":\t1,\n\t\t\"signup_time\":\t\"2021-01-08T09:00:00Z\",\n\t\t\"last_login\":\t\"2021-03-10T08:00:00Z\",\n\t\t\"bio\":\t\"Bio of Alice\",\n\t\t\"profile_picture\":\tnull,\n\t\t\"favorite_color\":\t\"red\",\n\t\t\"height\":\t1.700000,\n\t\t\"weight\":\t60.500000\n\t},";
     assert!(text.contains(expected_data), "{text}");
 
     // The create-table record describes the table.
-    let (_, ct) = recs.iter().find(|(_, r)| r.metadata.operation == Operation::CreateTable && r.metadata.table_name == "accounts").unwrap();
+    let (_, ct) = recs
+        .iter()
+        .find(|(_, r)| {
+            r.metadata.operation == Operation::CreateTable && r.metadata.table_name == "accounts"
+        })
+        .unwrap();
     let td = ct.control.as_ref().unwrap().table_def.as_ref().unwrap();
     assert_eq!(td.primary_key.as_deref(), Some(&["id".to_string()][..]));
-    let cols: Vec<_> = td.columns.iter().map(|(n, c)| format!("{n}:{}", c.data_type)).collect();
-    assert_eq!(cols[..5], ["id:INT4", "name:WSTRING", "age:UINT1", "birth_date:DATE", "account_balance:NUMERIC"]);
+    let cols: Vec<_> = td
+        .columns
+        .iter()
+        .map(|(n, c)| format!("{n}:{}", c.data_type))
+        .collect();
+    assert_eq!(
+        cols[..5],
+        [
+            "id:INT4",
+            "name:WSTRING",
+            "age:UINT1",
+            "birth_date:DATE",
+            "account_balance:NUMERIC"
+        ]
+    );
 
     let stats = h.engine.describe_table_statistics(&t1.arn).await.unwrap();
     assert_eq!(stats.len(), 2);
     for s in &stats {
-        assert_eq!((s.full_load_rows, s.full_load_error_rows, s.table_state.as_str()), (1, 0, table_state::TABLE_COMPLETED), "{s:?}");
+        assert_eq!(
+            (
+                s.full_load_rows,
+                s.full_load_error_rows,
+                s.table_state.as_str()
+            ),
+            (1, 0, table_state::TABLE_COMPLETED),
+            "{s:?}"
+        );
         assert!(s.full_load_start_time.is_some() && s.full_load_end_time.is_some());
     }
     assert_eq!(stats[0].table_name, "accounts");
 
     // Task 2 over `novels`: 1 drop, 1 create, 2 rows = 4 records.
     let mark = h.last_seq();
-    let t2 = h.task("full-load-task-2", MigrationType::FullLoad, mappings("tables-n-to-z", "novels"), FULL_LOAD_SETTINGS).await;
+    let t2 = h
+        .task(
+            "full-load-task-2",
+            MigrationType::FullLoad,
+            mappings("tables-n-to-z", "novels"),
+            FULL_LOAD_SETTINGS,
+        )
+        .await;
     h.start(&t2.arn, StartType::StartReplication).await;
     h.wait(&t2.arn, TaskStatus::Stopped).await;
     let recs = h.records_after(mark.as_deref());
     assert_eq!(recs.len(), 4, "{:?}", ops(&recs));
-    let keys: Vec<_> = recs.iter().filter(|(_, r)| r.is_data()).map(|(i, _)| i.partition_key.clone()).collect();
+    let keys: Vec<_> = recs
+        .iter()
+        .filter(|(_, r)| r.is_data())
+        .map(|(i, _)| i.partition_key.clone())
+        .collect();
     assert_eq!(keys, ["dms_sample.novels.1", "dms_sample.novels.2"]);
     let stats = h.engine.describe_table_statistics(&t2.arn).await.unwrap();
-    assert_eq!((stats[0].table_name.as_str(), stats[0].full_load_rows, stats[0].table_state.as_str()), ("novels", 2, table_state::TABLE_COMPLETED));
+    assert_eq!(
+        (
+            stats[0].table_name.as_str(),
+            stats[0].full_load_rows,
+            stats[0].table_state.as_str()
+        ),
+        ("novels", 2, table_state::TABLE_COMPLETED)
+    );
 
     // A finished full-load task can run again; a running one cannot be started twice.
     let mark = h.last_seq();
@@ -92,12 +185,30 @@ async fn seed_full_load_tasks_emit_exactly_what_dms_does() {
 async fn lifecycle_errors_mirror_dms_faults() {
     let h = Harness::new().await;
     h.sql(CREATE_TABLES);
-    let t = h.task("t1", MigrationType::FullLoad, mappings("r", "a%"), FULL_LOAD_SETTINGS).await;
+    let t = h
+        .task(
+            "t1",
+            MigrationType::FullLoad,
+            mappings("r", "a%"),
+            FULL_LOAD_SETTINGS,
+        )
+        .await;
     let e = h.engine.stop_task(&t.arn).await.unwrap_err();
     assert_eq!(e.fault_name(), "InvalidResourceStateFault", "{e}");
-    let e = h.engine.start_task(dmsrs_tasks::StartTask::new(&t.arn, StartType::ResumeProcessing)).await.unwrap_err();
+    let e = h
+        .engine
+        .start_task(dmsrs_tasks::StartTask::new(
+            &t.arn,
+            StartType::ResumeProcessing,
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(e.fault_name(), "InvalidResourceStateFault", "{e}");
-    let e = h.engine.describe_task("arn:aws:dms:us-east-1:000000000000:task:NOPE").await.unwrap_err();
+    let e = h
+        .engine
+        .describe_task("arn:aws:dms:us-east-1:000000000000:task:NOPE")
+        .await
+        .unwrap_err();
     assert_eq!(e.fault_name(), "ResourceNotFoundFault");
     let dup = h.engine.create_task(dmsrs_tasks::CreateTask {
         identifier: "t1".into(),
@@ -112,7 +223,10 @@ async fn lifecycle_errors_mirror_dms_faults() {
         cdc_stop_position: None,
         resource_identifier: None,
     });
-    assert_eq!(dup.await.unwrap_err().fault_name(), "ResourceAlreadyExistsFault");
+    assert_eq!(
+        dup.await.unwrap_err().fault_name(),
+        "ResourceAlreadyExistsFault"
+    );
     let bad = |mappings: &str, settings: &str, id: &str| dmsrs_tasks::CreateTask {
         identifier: id.into(),
         source_endpoint_arn: h.source_arn.clone(),
@@ -129,15 +243,34 @@ async fn lifecycle_errors_mirror_dms_faults() {
     let e = h.engine.create_task(bad(r#"{"rules":[{"rule-type":"selection","rule-id":"7","rule-name":"x","object-locator":{"schema-name":"s","table-name":"t"},"rule-action":"grab"}]}"#, "{}", "t2")).await.unwrap_err();
     assert_eq!(e.fault_name(), "InvalidParameterValueException");
     assert!(e.to_string().contains('7'), "{e}");
-    let e = h.engine.create_task(bad(&mappings("r", "a%"), r#"{"FullLoadSettings": {"CommitRate": "x"}}"#, "t3")).await.unwrap_err();
+    let e = h
+        .engine
+        .create_task(bad(
+            &mappings("r", "a%"),
+            r#"{"FullLoadSettings": {"CommitRate": "x"}}"#,
+            "t3",
+        ))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("FullLoadSettings.CommitRate"), "{e}");
-    let e = h.engine.create_task(bad(&mappings("r", "a%"), "{}", "9bad--id")).await.unwrap_err();
+    let e = h
+        .engine
+        .create_task(bad(&mappings("r", "a%"), "{}", "9bad--id"))
+        .await
+        .unwrap_err();
     assert_eq!(e.fault_name(), "InvalidParameterValueException");
 
     h.start(&t.arn, StartType::StartReplication).await;
     h.wait(&t.arn, TaskStatus::Stopped).await;
     h.engine.delete_task(&t.arn).await.unwrap();
-    assert_eq!(h.engine.describe_task(&t.arn).await.unwrap_err().fault_name(), "ResourceNotFoundFault");
+    assert_eq!(
+        h.engine
+            .describe_task(&t.arn)
+            .await
+            .unwrap_err()
+            .fault_name(),
+        "ResourceNotFoundFault"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +282,14 @@ async fn prep_modes_nulls_and_failures() {
     })
     .await;
     h.sql("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), n INT); INSERT INTO t VALUES (1, 'a', NULL), (2, NULL, 5);");
-    let t = h.task("do-nothing", MigrationType::FullLoad, mappings("r", "t"), r#"{"FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"}}"#).await;
+    let t = h
+        .task(
+            "do-nothing",
+            MigrationType::FullLoad,
+            mappings("r", "t"),
+            r#"{"FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"}}"#,
+        )
+        .await;
     h.start(&t.arn, StartType::StartReplication).await;
     h.wait(&t.arn, TaskStatus::Stopped).await;
     let recs = h.records_after(None);
@@ -158,23 +298,55 @@ async fn prep_modes_nulls_and_failures() {
     let d = recs[0].1.data.as_ref().unwrap();
     assert_eq!(d.names().collect::<Vec<_>>(), ["id", "v"]);
     assert_eq!(recs[0].1.metadata.partition_key_value, None);
-    assert_eq!(recs[0].0.partition_key, "1", "primary key without PartitionIncludeSchemaTable");
-    assert!(recs[0].0.data.ends_with(b"}\n"), "json-unformatted is one line with a newline");
-    assert_eq!(recs[1].1.data.as_ref().unwrap().get("n"), Some(&Value::from(5)));
+    assert_eq!(
+        recs[0].0.partition_key, "1",
+        "primary key without PartitionIncludeSchemaTable"
+    );
+    assert!(
+        recs[0].0.data.ends_with(b"}\n"),
+        "json-unformatted is one line with a newline"
+    );
+    assert_eq!(
+        recs[1].1.data.as_ref().unwrap().get("n"),
+        Some(&Value::from(5))
+    );
 
     let mark = h.last_seq();
-    let t = h.task("truncate", MigrationType::FullLoad, mappings("r", "t"), r#"{"FullLoadSettings": {"TargetTablePrepMode": "TRUNCATE_BEFORE_LOAD"}}"#).await;
+    let t = h
+        .task(
+            "truncate",
+            MigrationType::FullLoad,
+            mappings("r", "t"),
+            r#"{"FullLoadSettings": {"TargetTablePrepMode": "TRUNCATE_BEFORE_LOAD"}}"#,
+        )
+        .await;
     h.start(&t.arn, StartType::StartReplication).await;
     h.wait(&t.arn, TaskStatus::Stopped).await;
     let recs = h.records_after(mark.as_deref());
     assert_eq!(ops(&recs), ["create-table t", "load t", "load t"]);
-    assert!(recs[0].1.control.is_none(), "IncludeControlDetails=false: no control key");
+    assert!(
+        recs[0].1.control.is_none(),
+        "IncludeControlDetails=false: no control key"
+    );
 
     // A source that cannot be reached fails the task with a message saying why.
-    h.secrets.put(SECRET, r#"{"host":"127.0.0.1","port":1,"username":"x","password":"y"}"#);
-    let t = h.task("unreachable", MigrationType::FullLoad, mappings("r", "t"), "{}").await;
+    h.secrets.put(
+        SECRET,
+        r#"{"host":"127.0.0.1","port":1,"username":"x","password":"y"}"#,
+    );
+    let t = h
+        .task(
+            "unreachable",
+            MigrationType::FullLoad,
+            mappings("r", "t"),
+            "{}",
+        )
+        .await;
     h.start(&t.arn, StartType::StartReplication).await;
     let failed = h.wait(&t.arn, TaskStatus::Failed).await;
     let msg = failed.last_failure_message.unwrap();
-    assert!(msg.contains("127.0.0.1:1") && !msg.contains("\"y\""), "{msg}");
+    assert!(
+        msg.contains("127.0.0.1:1") && !msg.contains("\"y\""),
+        "{msg}"
+    );
 }

@@ -238,6 +238,9 @@ pub(crate) fn check_partition_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("partition key is empty".to_owned());
     }
+    if key.len() <= MAX_PARTITION_KEY_CHARS {
+        return Ok(());
+    }
     let chars = key.chars().count();
     if chars > MAX_PARTITION_KEY_CHARS {
         return Err(format!(

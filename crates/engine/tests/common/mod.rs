@@ -7,8 +7,9 @@ use dmsrs_engine::{EmbeddedEngine, EngineConfig, StreamTargets};
 use dmsrs_secrets::{MemorySecrets, SecretString, dms_secret_json};
 use dmsrs_streams::{InRecord, MemoryStream};
 use dmsrs_tasks::{
-    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, KinesisSettings, MigrationType, MySqlSettings,
-    ReplicationService, ReplicationTask, StartTask, StartType, TaskStatus, wait::wait_for_status,
+    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, KinesisSettings, MigrationType,
+    MySqlSettings, ReplicationService, ReplicationTask, StartTask, StartType, TaskStatus,
+    wait::wait_for_status,
 };
 use dmsrs_testkit::MariaDbServer;
 use std::sync::Arc;
@@ -107,7 +108,10 @@ pub const SECRET: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:t
 
 impl Harness {
     pub async fn new() -> Harness {
-        Self::with_kinesis(seed_kinesis("arn:aws:kinesis:us-east-1:000000000000:stream/target")).await
+        Self::with_kinesis(seed_kinesis(
+            "arn:aws:kinesis:us-east-1:000000000000:stream/target",
+        ))
+        .await
     }
 
     pub async fn with_kinesis(kinesis: KinesisSettings) -> Harness {
@@ -120,8 +124,21 @@ impl Harness {
         let targets = StreamTargets::new();
         targets.register(kinesis.stream_arn.clone(), Arc::new(stream.writer()));
         let secrets = MemorySecrets::new();
-        secrets.put(SECRET, dms_secret_json(db.host(), db.port(), db.user(), &SecretString::new(db.password()), "dms_sample"));
-        let engine = EmbeddedEngine::new(EngineConfig::default(), Arc::new(secrets.clone()), Arc::new(targets));
+        secrets.put(
+            SECRET,
+            dms_secret_json(
+                db.host(),
+                db.port(),
+                db.user(),
+                &SecretString::new(db.password()),
+                "dms_sample",
+            ),
+        );
+        let engine = EmbeddedEngine::new(
+            EngineConfig::default(),
+            Arc::new(secrets.clone()),
+            Arc::new(targets),
+        );
         let src = engine
             .create_endpoint(CreateEndpoint {
                 identifier: "source".into(),
@@ -143,14 +160,27 @@ impl Harness {
             })
             .await
             .unwrap();
-        Harness { db, stream, engine, secrets, source_arn: src.arn, target_arn: dst.arn }
+        Harness {
+            db,
+            stream,
+            engine,
+            secrets,
+            source_arn: src.arn,
+            target_arn: dst.arn,
+        }
     }
 
     pub fn sql(&self, sql: &str) {
         self.db.execute(&format!("USE dms_sample; {sql}")).unwrap();
     }
 
-    pub async fn task(&self, id: &str, mt: MigrationType, mappings: String, settings: &str) -> ReplicationTask {
+    pub async fn task(
+        &self,
+        id: &str,
+        mt: MigrationType,
+        mappings: String,
+        settings: &str,
+    ) -> ReplicationTask {
         self.engine
             .create_task(CreateTask {
                 identifier: id.into(),
@@ -170,11 +200,22 @@ impl Harness {
     }
 
     pub async fn start(&self, arn: &str, t: StartType) -> ReplicationTask {
-        self.engine.start_task(StartTask::new(arn, t)).await.unwrap()
+        self.engine
+            .start_task(StartTask::new(arn, t))
+            .await
+            .unwrap()
     }
 
     pub async fn wait(&self, arn: &str, status: TaskStatus) -> ReplicationTask {
-        wait_for_status(&self.engine, arn, status, Duration::from_secs(30), Duration::from_millis(20)).await.unwrap()
+        wait_for_status(
+            &self.engine,
+            arn,
+            status,
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+        )
+        .await
+        .unwrap()
     }
 
     /// Records after sequence number `after` (None = all), decoded.
@@ -212,5 +253,8 @@ pub fn seq_gt(a: &str, b: &str) -> bool {
 }
 
 pub fn ops(records: &[(InRecord, Record)]) -> Vec<String> {
-    records.iter().map(|(_, r)| format!("{} {}", r.metadata.operation, r.metadata.table_name)).collect()
+    records
+        .iter()
+        .map(|(_, r)| format!("{} {}", r.metadata.operation, r.metadata.table_name))
+        .collect()
 }
