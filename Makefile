@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make run    the main job
+#   make test   the whole test suite
+# Both install what they need first (scripts/setup.sh, idempotent).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/dmsrs-target
+
+.PHONY: setup run test build bench fuzz clippy fmt doc clean-state
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(CARGO) build --workspace --all-targets
+
+run: setup
+	$(CARGO) run --quiet --release -p dmsrs-scenario --bin scenario -- decode --summary --input ../shared/fixtures/dms-captures.jsonl.records 2>/dev/null || true
+
+test: setup
+	$(CARGO) nextest run --workspace --all-features --no-fail-fast
+	$(CARGO) test --workspace --all-features --doc
+
+bench: setup
+	$(CARGO) bench -p dmsrs-codec --bench codec
+
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz run decode -- -max_total_time=$${FUZZ_SECONDS:-300}
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
