@@ -130,6 +130,36 @@ impl ColumnKind {
         }
     }
 
+    /// A MySQL `DATA_TYPE`-like name for mapping rules that match on data types (the
+    /// exact source name when the kind came from `information_schema`, else the closest).
+    pub fn data_type_name(&self) -> &'static str {
+        match self {
+            ColumnKind::Integer { bytes: 1, .. } => "tinyint",
+            ColumnKind::Integer { bytes: 2, .. } => "smallint",
+            ColumnKind::Integer { bytes: 3, .. } => "mediumint",
+            ColumnKind::Integer { bytes: 4, .. } => "int",
+            ColumnKind::Integer { .. } => "bigint",
+            ColumnKind::Decimal { .. } => "decimal",
+            ColumnKind::Float => "float",
+            ColumnKind::Double => "double",
+            ColumnKind::Boolean | ColumnKind::Bits { .. } => "bit",
+            ColumnKind::Date => "date",
+            ColumnKind::DateTime => "datetime",
+            ColumnKind::Timestamp => "timestamp",
+            ColumnKind::Time => "time",
+            ColumnKind::Year => "year",
+            ColumnKind::String { .. } => "varchar",
+            ColumnKind::Text { .. } => "text",
+            ColumnKind::Clob => "longtext",
+            ColumnKind::Json => "json",
+            ColumnKind::Enum(_) => "enum",
+            ColumnKind::Set(_) => "set",
+            ColumnKind::Binary { .. } => "varbinary",
+            ColumnKind::Blob { .. } => "blob",
+            ColumnKind::LongBlob => "longblob",
+        }
+    }
+
     /// True for LOB columns (limited LOB mode truncates them; `non-lob` before-images skip them).
     pub fn is_lob(&self) -> bool {
         matches!(

@@ -82,6 +82,8 @@ pub struct TableEncoder {
     /// Source index -> output name, for before-images.
     source_names: Vec<Option<String>>,
     table_def: TableDef,
+    /// The source columns the encoder was built for.
+    source_columns: Vec<crate::source::ColumnInfo>,
     /// Size of the last record written: the next record's buffer starts this large.
     size_hint: std::sync::atomic::AtomicUsize,
 }
@@ -155,8 +157,14 @@ impl TableEncoder {
             emit,
             source_names,
             table_def,
+            source_columns: info.columns.clone(),
             size_hint: 512.into(),
         }
+    }
+
+    /// The table's collation, when known.
+    pub fn collation(&self) -> Option<&str> {
+        self.table_def.collation_name.as_deref()
     }
 
     /// The resolved plan.
@@ -174,41 +182,24 @@ impl TableEncoder {
         &self.target
     }
 
-    fn metadata(&self, record_type: RecordType, op: Operation) -> Metadata {
-        Metadata::new(
-            render::now_timestamp(),
-            record_type,
-            op,
-            &self.plan.target_schema,
-            &self.plan.target_table,
-        )
-    }
 
     /// A table-level control record (`create-table`, `drop-table`, alters, renames).
     /// `drop-table` carries `"control": {}`; the others the current table definition.
     pub fn control(&self, op: Operation) -> Encoded {
-        let t = &self.target;
-        let mut m = self.metadata(RecordType::Control, op.clone());
-        m.partition_key_type = Some(PartitionKeyType::TaskId);
-        if t.kinesis.include_partition_value {
-            m.partition_key_value = Some(t.task_id.clone());
-        }
-        let control = t.kinesis.include_control_details.then(|| Control {
-            table_def: (op != Operation::DropTable).then(|| self.table_def.clone()),
-            extra: Fields::new(),
-        });
-        let record = Record::control(control, m);
-        let mut data = Vec::with_capacity(512);
-        encode_into(&record, t.kinesis.message_format, &mut data);
-        Encoded {
-            partition_key: partition::control_key(
-                &t.task_id,
-                &self.plan.target_schema,
-                &self.plan.target_table,
-            ),
-            data,
-            operation: op,
-        }
+        self.control_with(op, Fields::new())
+    }
+
+    /// A control record with extra keys in its `control` object (for example the new name
+    /// of a renamed table or column).
+    pub fn control_with(&self, op: Operation, extra: Fields) -> Encoded {
+        let table_def = (op != Operation::DropTable).then(|| self.table_def.clone());
+        control_record(&self.target, &self.plan.target_schema, &self.plan.target_table, op, table_def, extra)
+    }
+
+    /// True when this encoder was built for exactly these source columns (names, kinds,
+    /// nullability and key flags), so rows described by `columns` can use it.
+    pub fn matches_columns(&self, columns: &[crate::source::ColumnInfo]) -> bool {
+        self.source_columns.len() == columns.len() && self.source_columns.iter().zip(columns).all(|(a, b)| a == b)
     }
 
     /// Renders source values (by source index) with each column's kind.
@@ -443,4 +434,48 @@ fn text(v: Option<&Value>) -> Option<String> {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.to_key_text()),
     }
+}
+
+/// A control record for `schema.table` with an optional table definition.
+pub fn control_record(
+    t: &TaskTarget,
+    schema: &str,
+    table: &str,
+    op: Operation,
+    table_def: Option<TableDef>,
+    extra: Fields,
+) -> Encoded {
+    let mut m = Metadata::new(render::now_timestamp(), RecordType::Control, op.clone(), schema, table);
+    m.partition_key_type = Some(PartitionKeyType::TaskId);
+    if t.kinesis.include_partition_value {
+        m.partition_key_value = Some(t.task_id.clone());
+    }
+    let control = t.kinesis.include_control_details.then_some(Control { table_def, extra });
+    let record = Record::control(control, m);
+    let mut data = Vec::with_capacity(512);
+    encode_into(&record, t.kinesis.message_format, &mut data);
+    Encoded { partition_key: partition::control_key(&t.task_id, schema, table), data, operation: op }
+}
+
+/// The `create-table` control record DMS sends for its own `awsdms_apply_exceptions` table
+/// when CDC starts (schema `""`; columns as in a real capture).
+pub fn apply_exceptions_record(t: &TaskTarget) -> Encoded {
+    let col = |ty: &str, length: Option<u64>| ColumnDef {
+        data_type: ty.to_owned(),
+        length,
+        nullable: Some(false),
+        ..Default::default()
+    };
+    let def = TableDef {
+        columns: vec![
+            ("TASK_NAME".into(), col("STRING", Some(128))),
+            ("TABLE_OWNER".into(), col("STRING", Some(128))),
+            ("TABLE_NAME".into(), col("STRING", Some(128))),
+            ("ERROR_TIME".into(), col("TIMESTAMP", None)),
+            ("STATEMENT".into(), col("STRING", None)),
+            ("ERROR".into(), col("STRING", None)),
+        ],
+        ..Default::default()
+    };
+    control_record(t, "", "awsdms_apply_exceptions", Operation::CreateTable, Some(def), Fields::new())
 }

@@ -133,6 +133,19 @@ impl EmbeddedEngine {
             .collect()
     }
 
+    /// Stops every running task and waits until each has written what it read and saved
+    /// its checkpoint.
+    pub async fn shutdown(&self) {
+        let entries: Vec<Arc<TaskEntry>> = lock(&self.inner.tasks).values().cloned().collect();
+        for e in entries {
+            let handle = lock(&e.run).take();
+            if let Some(h) = handle {
+                h.cancel.cancel();
+                let _ = h.join.await;
+            }
+        }
+    }
+
     fn entry(&self, arn: &str) -> Result<Arc<TaskEntry>> {
         lock(&self.inner.tasks)
             .get(arn)
@@ -600,7 +613,6 @@ impl EmbeddedEngine {
             engine_cfg: self.inner.cfg.clone(),
             source,
             writer,
-            settings,
             mappings: Arc::new(mappings),
             target,
             entry: Arc::clone(entry),

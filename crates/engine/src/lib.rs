@@ -10,6 +10,7 @@
 //! [`EmbeddedEngine`] implements `dmsrs_tasks::ReplicationService`, the same trait as the
 //! AWS DMS client, so a scenario runs unchanged on either.
 
+pub mod binlog;
 mod cdc;
 pub mod checkpoint;
 pub mod columns;

@@ -56,10 +56,6 @@ impl Sink {
         Ok(None)
     }
 
-    /// Number of queued records.
-    pub fn pending(&self) -> usize {
-        self.batch.len()
-    }
 
     /// Writes every queued record; returns once the stream accepted them.
     pub async fn flush(&mut self) -> Result<PutReceipt> {

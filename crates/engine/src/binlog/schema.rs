@@ -1,0 +1,128 @@
+//! Schema history for sources without FULL row metadata.
+//!
+//! Without `binlog_row_metadata=FULL`, TABLE_MAP events carry types but no column names (nor
+//! ENUM/SET values, nor the primary key). The reader then names columns from
+//! `information_schema`: read the first time a table is seen, kept until a DDL statement for
+//! that table passes by in the stream, then read again the next time the table is seen. Rows
+//! before an `ALTER` therefore decode with the old columns, rows after it with the new ones.
+//!
+//! Limitation: `information_schema` only knows the *current* table. A reader that is behind
+//! the source by one or more DDL statements on a table (catching up after downtime, or started
+//! at an old position) sees the newer shape for the older rows; the reader detects that when
+//! column counts or types disagree and stops with [`BinlogError::SchemaMismatch`] rather than
+//! mislabel values. Changes that keep count and types (e.g. renaming a column) cannot be
+//! detected. With FULL metadata none of this applies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row};
+
+use super::checks::text;
+use super::tablemap::SchemaColumn;
+use crate::columns::ColumnKind;
+
+/// Information-schema columns per table, invalidated by DDL.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaHistory {
+    tables: HashMap<(String, String), Arc<Vec<SchemaColumn>>>,
+}
+
+impl SchemaHistory {
+    pub(crate) fn get(&self, schema: &str, table: &str) -> Option<Arc<Vec<SchemaColumn>>> {
+        self.tables.get(&(schema.to_owned(), table.to_owned())).cloned()
+    }
+
+    pub(crate) fn insert(&mut self, schema: &str, table: &str, columns: Arc<Vec<SchemaColumn>>) {
+        self.tables.insert((schema.to_owned(), table.to_owned()), columns);
+    }
+
+    pub(crate) fn invalidate(&mut self, schema: &str, table: &str) {
+        self.tables.remove(&(schema.to_owned(), table.to_owned()));
+    }
+
+    pub(crate) fn invalidate_all(&mut self) {
+        self.tables.clear();
+    }
+}
+
+/// The quoted values of `enum('a','B''c')` / `set(...)`, case preserved.
+pub(crate) fn quoted_values(column_type: &str) -> Vec<String> {
+    let Some(start) = column_type.find('(') else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut chars = column_type[start + 1..].chars().peekable();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    while let Some(c) = chars.next() {
+        if in_quote {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    cur.push('\'');
+                    chars.next();
+                } else {
+                    in_quote = false;
+                    out.push(std::mem::take(&mut cur));
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '\'' {
+            in_quote = true;
+        } else if c == ')' {
+            break;
+        }
+    }
+    out
+}
+
+/// Reads one table's columns from `information_schema` (`Ok(None)`: no such table).
+pub(crate) async fn load_table(conn: &mut Conn, schema: &str, table: &str) -> Result<Option<Vec<SchemaColumn>>, String> {
+    let info = crate::source::table_info(conn, schema, table).await.map_err(|e| e.to_string())?;
+    let Some(info) = info else { return Ok(None) };
+    let extra: Vec<Row> = conn
+        .exec(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            (schema, table),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(info.columns.len());
+    for (c, e) in info.columns.iter().zip(extra.iter()) {
+        let column_type = text(e.as_ref(1)).unwrap_or_default();
+        let values = match &c.kind {
+            ColumnKind::Enum(_) | ColumnKind::Set(_) => Some(quoted_values(&column_type)),
+            _ => None,
+        };
+        // Keep the kind as full load derives it, but with ENUM/SET values in their real case.
+        let kind = match (&c.kind, &values) {
+            (ColumnKind::Enum(_), Some(v)) => ColumnKind::Enum(v.clone()),
+            (ColumnKind::Set(_), Some(v)) => ColumnKind::Set(v.clone()),
+            (k, _) => k.clone(),
+        };
+        out.push(SchemaColumn {
+            name: c.name.clone(),
+            kind,
+            is_primary_key: c.is_primary_key,
+            charset: text(e.as_ref(2)),
+            values,
+            unsigned: column_type.to_ascii_lowercase().contains("unsigned"),
+        });
+    }
+    if out.len() != info.columns.len() {
+        return Err(format!("{schema}.{table} changed while its columns were being read"));
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_values_keep_case() {
+        assert_eq!(quoted_values("enum('Red','it''s','a,b')"), vec!["Red", "it's", "a,b"]);
+        assert!(quoted_values("int(11)").is_empty());
+    }
+}
