@@ -262,9 +262,17 @@ impl Capture {
         });
         let _guard = AbortOnDrop(pump);
         loop {
+            // While a newer resume point is unsaved, wake up when it is due even if the
+            // source stays idle, so the checkpoint (and RecoveryCheckpoint) catch up.
+            let dirty = self.saved.as_ref() != Some(&self.resume) && !self.resume.file.is_empty();
+            let due = tokio::time::Instant::from_std(self.saved_at + CHECKPOINT_EVERY);
             let ev = tokio::select! {
                 ev = rx.recv() => ev,
                 _ = self.ctx.cancel.cancelled() => return Ok(stop_reason::NORMAL),
+                _ = tokio::time::sleep_until(due), if dirty => {
+                    self.flush(true).await?;
+                    continue;
+                }
             };
             let Some(ev) = ev else {
                 return Err(EngineError::Source { message: "the binlog reader stopped".into(), retryable: true });
