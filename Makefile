@@ -16,9 +16,11 @@ build: setup
 	$(CARGO) build --workspace --all-targets
 
 run: setup
-	$(CARGO) run --quiet --release -p dmsrs-scenario --bin scenario -- decode --summary --input ../shared/fixtures/dms-captures.jsonl.records 2>/dev/null || true
+	$(CARGO) build --release -p dmsrs-scenario --bin scenario
+	$(CARGO_TARGET_DIR)/release/scenario run
 
 test: setup
+	$(CARGO) build -p dmsrs-scenario --bin scenario
 	$(CARGO) nextest run --workspace --all-features --no-fail-fast
 	$(CARGO) test --workspace --all-features --doc
 

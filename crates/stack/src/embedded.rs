@@ -112,7 +112,7 @@ impl EmbeddedStack {
     }
 
     fn secrets(&self) -> Result<FileSecrets, StackError> {
-        FileSecrets::open(&self.dir, REGION).map_err(|source| StackError::Secret { name: "secrets.json".into(), source })
+        FileSecrets::open(&self.dir, REGION).map_err(|source| StackError::secret("secrets.json", source))
     }
 
     fn stream_name(&self) -> String {
@@ -131,12 +131,12 @@ impl EmbeddedStack {
             let spec = DatabaseSpec::new(&self.stack, name);
             on(ResourceEvent::Working { kind: "database", name: name.into() });
             async move {
-                let inst = dbs.ensure(&spec).await.map_err(|source| StackError::Database { name: name.into(), source })?;
+                let inst = dbs.ensure(&spec).await.map_err(|source| StackError::database(name, source))?;
                 let inst = dbs
                     .wait_available(&spec.id, Duration::from_secs(60))
                     .await
                     .map(|i| DatabaseInstance { created: inst.created, ..i })
-                    .map_err(|source| StackError::Database { name: name.into(), source })?;
+                    .map_err(|source| StackError::database(name, source))?;
                 Ok::<_, StackError>(inst)
             }
         };
@@ -154,18 +154,20 @@ impl EmbeddedStack {
         // Secrets of the DMS shape. The full-load one keeps the seed's string port.
         let secrets = self.secrets()?;
         let tags = [Tag::stack(&self.stack)];
-        let password = |db: &DatabaseInstance| {
-            db.password.clone().ok_or_else(|| {
-                StackError::State(format!("the password of database {} is unknown: run `scenario destroy` and deploy again", db.identifier))
-            })
+        let unknown_password = |db: &DatabaseInstance| {
+            StackError::State(format!(
+                "the password of database {} is unknown: run `scenario destroy` and deploy again",
+                db.identifier
+            ))
         };
-        let cdc_value = cdc_db.dms_secret_json().ok_or_else(|| password(&cdc_db).err().unwrap_or(StackError::State("no password".into())))?;
+        let cdc_value = cdc_db.dms_secret_json().ok_or_else(|| unknown_password(&cdc_db))?;
+        let full_password = full_db.password.clone().ok_or_else(|| unknown_password(&full_db))?;
         let full_value = SecretString::new(
             serde_json::json!({
                 "host": full_db.host,
                 "port": full_db.port.to_string(),
                 "username": full_db.master_username,
-                "password": password(&full_db)?.expose(),
+                "password": full_password.expose(),
                 "dbname": full_db.db_name,
             })
             .to_string(),
@@ -179,7 +181,7 @@ impl EmbeddedStack {
             let r = secrets
                 .create(&name, &value, Some(&description), &tags)
                 .await
-                .map_err(|source| StackError::Secret { name: name.clone(), source })?;
+                .map_err(|source| StackError::secret(&name, source))?;
             on(ResourceEvent::Reused { kind: "secret", name, detail: r.arn.clone() });
             secret_arns.push(r.arn);
         }
@@ -205,7 +207,7 @@ impl EmbeddedStack {
             engine_name: engine_name.into(),
             settings,
         };
-        let dms = |what: String| move |source| StackError::Dms { what: what.clone(), source };
+        let dms = |what: String| move |source| StackError::dms(&what, source);
         let mut arns = Vec::new();
         for ep in [
             endpoint("cdc-endpoint", EndpointType::Source, seed::SOURCE_ENGINE, source(&cdc_secret)),
@@ -255,7 +257,7 @@ impl EmbeddedStack {
         for name in [CDC_DATABASE, FULL_LOAD_DATABASE] {
             on(ResourceEvent::Working { kind: "database", name: name.into() });
             let id = DatabaseId::new(&self.stack, name);
-            dbs.destroy(&id).await.map_err(|source| StackError::Database { name: name.into(), source })?;
+            dbs.destroy(&id).await.map_err(|source| StackError::database(name, source))?;
             on(ResourceEvent::Deleted { kind: "database", name: name.into() });
         }
         let secrets = self.secrets()?;
@@ -264,7 +266,7 @@ impl EmbeddedStack {
             match secrets.delete(&name).await {
                 Ok(_) => on(ResourceEvent::Deleted { kind: "secret", name }),
                 Err(e) if e.is_not_found() => {}
-                Err(source) => return Err(StackError::Secret { name, source }),
+                Err(source) => return Err(StackError::secret(&name, source)),
             }
         }
         for path in [self.dir.join("checkpoints"), self.outputs_path(), self.dir.join("last-run.json")] {

@@ -26,7 +26,7 @@ pub enum StackError {
         name: String,
         /// Why.
         #[source]
-        source: dmsrs_database::DatabaseError,
+        source: Box<dmsrs_database::DatabaseError>,
     },
     /// A secret could not be stored or read.
     #[error("secret {name}: {source}")]
@@ -35,7 +35,7 @@ pub enum StackError {
         name: String,
         /// Why.
         #[source]
-        source: dmsrs_secrets::SecretsError,
+        source: Box<dmsrs_secrets::SecretsError>,
     },
     /// The replication service refused a resource.
     #[error("{what}: {source}")]
@@ -44,7 +44,7 @@ pub enum StackError {
         what: String,
         /// Why.
         #[source]
-        source: dmsrs_tasks::DmsError,
+        source: Box<dmsrs_tasks::DmsError>,
     },
     /// The state folder or the outputs file could not be used.
     #[error("{0}")]
@@ -52,6 +52,18 @@ pub enum StackError {
 }
 
 impl StackError {
+    pub(crate) fn database(name: &str, source: dmsrs_database::DatabaseError) -> Self {
+        StackError::Database { name: name.to_owned(), source: Box::new(source) }
+    }
+
+    pub(crate) fn secret(name: &str, source: dmsrs_secrets::SecretsError) -> Self {
+        StackError::Secret { name: name.to_owned(), source: Box::new(source) }
+    }
+
+    pub(crate) fn dms(what: &str, source: dmsrs_tasks::DmsError) -> Self {
+        StackError::Dms { what: what.to_owned(), source: Box::new(source) }
+    }
+
     /// True when retrying later may work.
     pub fn is_retryable(&self) -> bool {
         match self {
