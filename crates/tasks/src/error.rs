@@ -26,7 +26,9 @@ pub enum DmsError {
     #[error("AccessDeniedFault: {0}")]
     AccessDenied(String),
     /// A waiter gave up; carries the last status seen.
-    #[error("timed out after {waited_secs} s waiting for {what} to be {expected} (last status: {last_status})")]
+    #[error(
+        "timed out after {waited_secs} s waiting for {what} to be {expected} (last status: {last_status})"
+    )]
     WaitTimeout {
         /// What was awaited (a task ARN, ...).
         what: String,
@@ -50,12 +52,21 @@ pub enum DmsError {
 impl DmsError {
     /// True when retrying the same call may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, DmsError::Service { retryable: true, .. })
+        matches!(
+            self,
+            DmsError::Service {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     /// True when the caller's input or the resource state is at fault.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, DmsError::Service { .. } | DmsError::WaitTimeout { .. })
+        !matches!(
+            self,
+            DmsError::Service { .. } | DmsError::WaitTimeout { .. }
+        )
     }
 
     /// The DMS fault name.

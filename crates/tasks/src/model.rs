@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-pub use dmsrs_secrets::SecretString;
+pub use dmsrs_secrets::{SecretString, Tag};
 
 /// `source` or `target`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -159,7 +159,10 @@ impl MigrationType {
 
     /// True when the task copies existing rows.
     pub fn has_full_load(self) -> bool {
-        matches!(self, MigrationType::FullLoad | MigrationType::FullLoadAndCdc)
+        matches!(
+            self,
+            MigrationType::FullLoad | MigrationType::FullLoadAndCdc
+        )
     }
 
     /// True when the task replicates changes.
@@ -245,7 +248,13 @@ pub struct StartTask {
 impl StartTask {
     /// A plain start of the given type.
     pub fn new(arn: impl Into<String>, start_type: StartType) -> Self {
-        StartTask { arn: arn.into(), start_type, cdc_start_position: None, cdc_start_time: None, cdc_stop_position: None }
+        StartTask {
+            arn: arn.into(),
+            start_type,
+            cdc_start_position: None,
+            cdc_start_time: None,
+            cdc_stop_position: None,
+        }
     }
 }
 
@@ -484,7 +493,10 @@ pub struct TaskFilter {
 impl TaskFilter {
     /// One task by ARN.
     pub fn arn(arn: impl Into<String>) -> Self {
-        TaskFilter { arns: vec![arn.into()], ..Default::default() }
+        TaskFilter {
+            arns: vec![arn.into()],
+            ..Default::default()
+        }
     }
 
     /// True when `t` passes every non-empty filter.

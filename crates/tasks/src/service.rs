@@ -49,4 +49,3 @@ pub trait ReplicationService: Send + Sync {
             .ok_or_else(|| DmsError::ResourceNotFound(format!("replication task {arn} not found")))
     }
 }
-

@@ -23,7 +23,9 @@ pub async fn wait_for_status(
         if t.status == TaskStatus::Failed && expected != TaskStatus::Failed {
             return Err(DmsError::InvalidResourceState(format!(
                 "task {arn} failed while waiting for {expected}: {}",
-                t.last_failure_message.as_deref().unwrap_or("no failure message")
+                t.last_failure_message
+                    .as_deref()
+                    .unwrap_or("no failure message")
             )));
         }
         if start.elapsed() >= timeout {
@@ -37,4 +39,3 @@ pub async fn wait_for_status(
         tokio::time::sleep(interval).await;
     }
 }
-
