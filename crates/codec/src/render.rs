@@ -49,22 +49,16 @@ pub fn integer(v: i128, opts: &RenderOptions) -> Value {
 
 /// Shortest round-trip scientific notation with a signed, at least two-digit exponent.
 fn scientific(d: f64) -> String {
-    let s = format!("{d:e}");
-    match s.split_once('e') {
-        Some((mantissa, exp)) => {
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(rest) => ('-', rest),
-                None => ('+', exp),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => s,
-    }
+    c_exponent(format!("{d:e}"))
 }
 
 /// A C `printf("%e")` rendering: six fractional digits, exponent with sign and two digits.
 fn c_exp(d: f64) -> String {
-    let s = format!("{d:.6e}");
+    c_exponent(format!("{d:.6e}"))
+}
+
+/// Rewrites Rust's exponent (`1.5e7`, `1.5e-7`) the C way (`1.5e+07`, `1.5e-07`).
+fn c_exponent(s: String) -> String {
     match s.split_once('e') {
         Some((mantissa, exp)) => {
             let (sign, digits) = match exp.strip_prefix('-') {
