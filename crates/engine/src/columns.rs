@@ -122,8 +122,9 @@ impl ColumnKind {
             "tinytext" | "text" => ColumnKind::Text { length: len },
             "mediumtext" | "longtext" => ColumnKind::Clob,
             "json" => ColumnKind::Json,
-            "enum" => ColumnKind::Enum(quoted_list(&ct)),
-            "set" => ColumnKind::Set(quoted_list(&ct)),
+            // The values keep their case: only the keyword part was lower-cased for matching.
+            "enum" => ColumnKind::Enum(quoted_list(column_type)),
+            "set" => ColumnKind::Set(quoted_list(column_type)),
             "binary" | "varbinary" => ColumnKind::Binary { length: len },
             "tinyblob" | "blob" => ColumnKind::Blob { length: len },
             _ => ColumnKind::LongBlob,

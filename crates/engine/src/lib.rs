@@ -5,7 +5,7 @@
 //! writes to a Kinesis-like stream, so the seed pipeline runs with no AWS account and no
 //! LocalStack licence.
 //!
-//! Data flows one way: source ([`source`], [`binlog`]) -> engine ([`fullload`], CDC) ->
+//! Data flows one way: source ([`source`], [`binlog`]) -> engine (full load, CDC) ->
 //! codec ([`encoder`] on top of `dmsrs-codec`) -> target (`dmsrs-streams`).
 //! [`EmbeddedEngine`] implements `dmsrs_tasks::ReplicationService`, the same trait as the
 //! AWS DMS client, so a scenario runs unchanged on either.

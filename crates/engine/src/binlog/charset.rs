@@ -36,8 +36,16 @@ pub(crate) struct CharsetInfo {
 }
 
 impl CharsetInfo {
-    pub(crate) const BINARY: CharsetInfo = CharsetInfo { conv: TextConv::Raw, maxlen: 1, binary: true };
-    pub(crate) const UTF8MB4: CharsetInfo = CharsetInfo { conv: TextConv::Raw, maxlen: 4, binary: false };
+    pub(crate) const BINARY: CharsetInfo = CharsetInfo {
+        conv: TextConv::Raw,
+        maxlen: 1,
+        binary: true,
+    };
+    pub(crate) const UTF8MB4: CharsetInfo = CharsetInfo {
+        conv: TextConv::Raw,
+        maxlen: 4,
+        binary: false,
+    };
 
     /// By charset name (`information_schema.CHARACTER_SETS.CHARACTER_SET_NAME`).
     pub(crate) fn from_name(name: &str, maxlen: Option<u8>) -> CharsetInfo {
@@ -54,7 +62,11 @@ impl CharsetInfo {
             "utf32" => (TextConv::Utf32, 4),
             _ => (TextConv::Unsupported, 1),
         };
-        CharsetInfo { conv, maxlen: maxlen.unwrap_or(default_len).max(1), binary: false }
+        CharsetInfo {
+            conv,
+            maxlen: maxlen.unwrap_or(default_len).max(1),
+            binary: false,
+        }
     }
 }
 
@@ -67,8 +79,13 @@ pub(crate) struct Collations {
 
 impl Collations {
     /// From `(collation id, charset name, maxlen)` rows.
-    pub(crate) fn from_rows(rows: impl IntoIterator<Item = (u16, String, Option<u8>)>) -> Collations {
-        let by_id = rows.into_iter().map(|(id, name, maxlen)| (id, CharsetInfo::from_name(&name, maxlen))).collect();
+    pub(crate) fn from_rows(
+        rows: impl IntoIterator<Item = (u16, String, Option<u8>)>,
+    ) -> Collations {
+        let by_id = rows
+            .into_iter()
+            .map(|(id, name, maxlen)| (id, CharsetInfo::from_name(&name, maxlen)))
+            .collect();
         Collations { by_id }
     }
 
@@ -87,7 +104,9 @@ fn builtin(id: u16) -> CharsetInfo {
         63 => CharsetInfo::BINARY,
         5 | 8 | 15 | 31 | 47 | 48 | 49 | 94 => CharsetInfo::from_name("latin1", None),
         11 | 65 => CharsetInfo::from_name("ascii", None),
-        33 | 83 | 192..=215 | 223 | 576..=578 | 1057..=1069 => CharsetInfo::from_name("utf8mb3", None),
+        33 | 83 | 192..=215 | 223 | 576..=578 | 1057..=1069 => {
+            CharsetInfo::from_name("utf8mb3", None)
+        }
         35 | 90 | 128..=151 | 159 => CharsetInfo::from_name("ucs2", None),
         54 | 55 | 101..=124 | 608..=610 => CharsetInfo::from_name("utf16", None),
         56 | 62 => CharsetInfo::from_name("utf16le", None),
@@ -100,10 +119,10 @@ fn builtin(id: u16) -> CharsetInfo {
 
 /// Windows-1252 bytes 0x80..=0x9F; MariaDB/MySQL map the five undefined ones to U+0081 etc.
 const CP1252_HIGH: [char; 32] = [
-    '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}', '\u{02C6}', '\u{2030}',
-    '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}', '\u{017D}', '\u{008F}', '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}',
-    '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{009D}',
-    '\u{017E}', '\u{0178}',
+    '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}', '\u{017D}', '\u{008F}',
+    '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
 ];
 
 /// Converts `bytes` in charset `conv` to UTF-8 bytes.
@@ -124,16 +143,28 @@ pub(crate) fn to_utf8(conv: TextConv, bytes: &[u8]) -> Vec<u8> {
             s.into_bytes()
         }
         TextConv::Ucs2 | TextConv::Utf16 => {
-            let units = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-            char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect::<String>().into_bytes()
+            let units = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .map(|r| r.unwrap_or('\u{FFFD}'))
+                .collect::<String>()
+                .into_bytes()
         }
         TextConv::Utf16Le => {
-            let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-            char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect::<String>().into_bytes()
+            let units = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .map(|r| r.unwrap_or('\u{FFFD}'))
+                .collect::<String>()
+                .into_bytes()
         }
         TextConv::Utf32 => bytes
             .chunks_exact(4)
-            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{FFFD}'))
+            .map(|c| {
+                char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{FFFD}')
+            })
             .collect::<String>()
             .into_bytes(),
     }
@@ -146,10 +177,19 @@ mod tests {
     #[test]
     fn conversions() {
         assert_eq!(to_utf8(TextConv::Latin1, b"abc"), b"abc");
-        assert_eq!(String::from_utf8(to_utf8(TextConv::Latin1, &[0x80, 0xE9, 0x81, 0xFF])).ok(), Some("€é\u{81}ÿ".to_owned()));
-        assert_eq!(to_utf8(TextConv::Ucs2, &[0, 0x41, 0x00, 0xE9]), "Aé".as_bytes());
+        assert_eq!(
+            String::from_utf8(to_utf8(TextConv::Latin1, &[0x80, 0xE9, 0x81, 0xFF])).ok(),
+            Some("€é\u{81}ÿ".to_owned())
+        );
+        assert_eq!(
+            to_utf8(TextConv::Ucs2, &[0, 0x41, 0x00, 0xE9]),
+            "Aé".as_bytes()
+        );
         assert_eq!(to_utf8(TextConv::Utf16Le, &[0x41, 0]), b"A");
-        assert_eq!(to_utf8(TextConv::Utf32, &[0, 1, 0xF6, 0x00]), "😀".as_bytes());
+        assert_eq!(
+            to_utf8(TextConv::Utf32, &[0, 1, 0xF6, 0x00]),
+            "😀".as_bytes()
+        );
         assert!(builtin(63).binary);
         assert_eq!(builtin(8).conv, TextConv::Latin1);
         assert_eq!(builtin(45).maxlen, 4);

@@ -38,7 +38,10 @@ fn on(v: &str) -> bool {
 
 async fn global(conn: &mut Conn, var: &str) -> Option<String> {
     // Unknown variables (older servers, the other flavour) are reported as absent.
-    let row: Option<Row> = conn.query_first(format!("SELECT @@GLOBAL.{var}")).await.ok()?;
+    let row: Option<Row> = conn
+        .query_first(format!("SELECT @@GLOBAL.{var}"))
+        .await
+        .ok()?;
     row.and_then(|r| col(&r, 0))
 }
 
@@ -54,14 +57,21 @@ pub(crate) async fn check_source(
         .query_first("SELECT @@version, @@GLOBAL.log_bin, @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image, @@GLOBAL.server_id")
         .await
         .map_err(err)?;
-    let row = row.ok_or_else(|| BinlogError::Server { code: 0, message: "SELECT @@version returned no row".into(), retryable: true })?;
+    let row = row.ok_or_else(|| BinlogError::Server {
+        code: 0,
+        message: "SELECT @@version returned no row".into(),
+        retryable: true,
+    })?;
     let version = col(&row, 0).unwrap_or_default();
     let log_bin = col(&row, 1).unwrap_or_default();
     let format = col(&row, 2).unwrap_or_default().to_ascii_uppercase();
     let image = col(&row, 3).unwrap_or_default().to_ascii_uppercase();
     let source_id: u64 = col(&row, 4).and_then(|s| s.parse().ok()).unwrap_or(0);
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
-    let row_metadata = global(conn, "binlog_row_metadata").await.unwrap_or_else(|| "NO_LOG".into()).to_ascii_uppercase();
+    let row_metadata = global(conn, "binlog_row_metadata")
+        .await
+        .unwrap_or_else(|| "NO_LOG".into())
+        .to_ascii_uppercase();
 
     let mut problems = Vec::new();
     if !on(&log_bin) {
@@ -89,7 +99,11 @@ pub(crate) async fn check_source(
             "the replica server_id {replica_server_id} equals the source's server_id: use a different replica server_id"
         ));
     }
-    if mariadb && global(conn, "log_bin_compress").await.is_some_and(|v| on(&v)) {
+    if mariadb
+        && global(conn, "log_bin_compress")
+            .await
+            .is_some_and(|v| on(&v))
+    {
         problems.push("log_bin_compress is ON (compressed binlog events): set log_bin_compress=OFF on the source".to_owned());
     }
     let grants: Vec<String> = match conn.query::<Row, _>("SHOW GRANTS").await {
@@ -110,7 +124,11 @@ pub(crate) async fn check_source(
     if !problems.is_empty() {
         return Err(BinlogError::Setup { problems });
     }
-    Ok(SourceFacts { mariadb, version, row_metadata })
+    Ok(SourceFacts {
+        mariadb,
+        version,
+        row_metadata,
+    })
 }
 
 /// Splits `a, b (x, y), c` at top-level commas.
@@ -138,14 +156,20 @@ fn split_privileges(s: &str) -> Vec<String> {
 
 /// The missing replication privileges in `SHOW GRANTS` lines, and whether roles are granted
 /// (their privileges are not visible here).
-pub(crate) fn grant_problems(grants: &[String], database: Option<&str>, mariadb: bool) -> (Vec<String>, bool) {
+pub(crate) fn grant_problems(
+    grants: &[String],
+    database: Option<&str>,
+    mariadb: bool,
+) -> (Vec<String>, bool) {
     let mut global: Vec<String> = Vec::new();
     let mut select_somewhere = false;
     let mut select_on_db = false;
     let mut roles = false;
     for line in grants {
         let upper = line.to_ascii_uppercase();
-        let Some(rest) = upper.strip_prefix("GRANT ") else { continue };
+        let Some(rest) = upper.strip_prefix("GRANT ") else {
+            continue;
+        };
         let Some(on_at) = rest.find(" ON ") else {
             // `GRANT role TO user`
             if rest.contains(" TO ") {
@@ -154,8 +178,20 @@ pub(crate) fn grant_problems(grants: &[String], database: Option<&str>, mariadb:
             continue;
         };
         let privs = split_privileges(&rest[..on_at]);
-        let target = rest[on_at + 4..].split(" TO ").next().unwrap_or("").trim().to_owned();
-        let original_target = line.get(6 + on_at + 4..).unwrap_or("").split(" TO ").next().unwrap_or("").trim().to_owned();
+        let target = rest[on_at + 4..]
+            .split(" TO ")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let original_target = line
+            .get(6 + on_at + 4..)
+            .unwrap_or("")
+            .split(" TO ")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
         let all = privs.iter().any(|p| p.starts_with("ALL"));
         let has_select = all || privs.iter().any(|p| p == "SELECT");
         if target == "*.*" {
@@ -166,8 +202,16 @@ pub(crate) fn grant_problems(grants: &[String], database: Option<&str>, mariadb:
         }
         if has_select {
             select_somewhere = true;
-            let db_of_target = original_target.split('.').next().unwrap_or("").trim_matches('`').replace("``", "`");
-            if target == "*.*" || database.is_some_and(|d| d == db_of_target || d.replace('_', "\\_") == db_of_target) {
+            let db_of_target = original_target
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .trim_matches('`')
+                .replace("``", "`");
+            if target == "*.*"
+                || database
+                    .is_some_and(|d| d == db_of_target || d.replace('_', "\\_") == db_of_target)
+            {
                 select_on_db = true;
             }
         }
@@ -175,11 +219,21 @@ pub(crate) fn grant_problems(grants: &[String], database: Option<&str>, mariadb:
     let has = |p: &str| global.iter().any(|g| g == p || g == "ALL");
     let mut missing = Vec::new();
     if !has("REPLICATION SLAVE") {
-        missing.push("the source user lacks REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO the user".to_owned());
+        missing.push(
+            "the source user lacks REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO the user"
+                .to_owned(),
+        );
     }
     if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
-        let which = if mariadb { "BINLOG MONITOR (REPLICATION CLIENT)" } else { "REPLICATION CLIENT" };
-        missing.push(format!("the source user lacks {which}: GRANT {which} ON *.* TO the user", which = which.split(" (").next().unwrap_or(which)));
+        let which = if mariadb {
+            "BINLOG MONITOR (REPLICATION CLIENT)"
+        } else {
+            "REPLICATION CLIENT"
+        };
+        missing.push(format!(
+            "the source user lacks {which}: GRANT {which} ON *.* TO the user",
+            which = which.split(" (").next().unwrap_or(which)
+        ));
     }
     let select_ok = match database {
         Some(_) => select_on_db,
@@ -189,7 +243,9 @@ pub(crate) fn grant_problems(grants: &[String], database: Option<&str>, mariadb:
         missing.push(format!(
             "the source user lacks SELECT{}: GRANT SELECT ON {} TO the user",
             database.map(|d| format!(" on {d}")).unwrap_or_default(),
-            database.map(|d| format!("`{d}`.*")).unwrap_or_else(|| "the replicated schemas".into())
+            database
+                .map(|d| format!("`{d}`.*"))
+                .unwrap_or_else(|| "the replicated schemas".into())
         ));
     }
     (missing, roles)
@@ -216,7 +272,11 @@ pub(crate) async fn load_collations(conn: &mut Conn) -> Collations {
 /// The binlog files the server still has (`SHOW BINARY LOGS`), or `None` when it cannot tell.
 pub(crate) async fn binary_logs(conn: &mut Conn) -> Option<Vec<(String, u64)>> {
     let rows: Vec<Row> = conn.query("SHOW BINARY LOGS").await.ok()?;
-    Some(rows.iter().filter_map(|r| Some((col(r, 0)?, col(r, 1)?.parse().ok()?))).collect())
+    Some(
+        rows.iter()
+            .filter_map(|r| Some((col(r, 0)?, col(r, 1)?.parse().ok()?)))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -231,13 +291,50 @@ mod tests {
     #[test]
     fn grants() {
         assert!(g(&["GRANT ALL PRIVILEGES ON *.* TO `dmsrs`@`%` IDENTIFIED BY PASSWORD '*x' WITH GRANT OPTION"], Some("d")).is_empty());
-        assert!(g(&["GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`"], Some("d")).is_empty());
-        assert!(g(&["GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `u`@`%`", "GRANT SELECT ON `dms\\_sample`.* TO `u`@`%`"], Some("dms_sample")).is_empty());
-        assert!(g(&["GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `u`@`%`", "GRANT ALL PRIVILEGES ON `d`.* TO `u`@`%`"], Some("d")).is_empty());
-        let missing = g(&["GRANT USAGE ON *.* TO `u`@`%`", "GRANT SELECT (a, b) ON `x`.`t` TO `u`@`%`"], Some("d"));
+        assert!(
+            g(
+                &["GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`"],
+                Some("d")
+            )
+            .is_empty()
+        );
+        assert!(
+            g(
+                &[
+                    "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `u`@`%`",
+                    "GRANT SELECT ON `dms\\_sample`.* TO `u`@`%`"
+                ],
+                Some("dms_sample")
+            )
+            .is_empty()
+        );
+        assert!(
+            g(
+                &[
+                    "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `u`@`%`",
+                    "GRANT ALL PRIVILEGES ON `d`.* TO `u`@`%`"
+                ],
+                Some("d")
+            )
+            .is_empty()
+        );
+        let missing = g(
+            &[
+                "GRANT USAGE ON *.* TO `u`@`%`",
+                "GRANT SELECT (a, b) ON `x`.`t` TO `u`@`%`",
+            ],
+            Some("d"),
+        );
         assert_eq!(missing.len(), 3, "{missing:?}");
-        assert!(missing[0].contains("REPLICATION SLAVE") && missing[1].contains("BINLOG MONITOR") && missing[2].contains("SELECT on d"));
-        let lines = vec!["GRANT `r` TO `u`@`%`".to_owned(), "GRANT USAGE ON *.* TO `u`@`%`".to_owned()];
+        assert!(
+            missing[0].contains("REPLICATION SLAVE")
+                && missing[1].contains("BINLOG MONITOR")
+                && missing[2].contains("SELECT on d")
+        );
+        let lines = vec![
+            "GRANT `r` TO `u`@`%`".to_owned(),
+            "GRANT USAGE ON *.* TO `u`@`%`".to_owned(),
+        ];
         assert!(grant_problems(&lines, None, false).1);
     }
 }

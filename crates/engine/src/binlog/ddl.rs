@@ -106,7 +106,11 @@ pub enum AlterOp {
 /// binlog query event). Returns an empty `Vec` for anything it cannot or need not understand.
 pub fn classify(default_schema: &str, sql: &str) -> Vec<DdlChange> {
     let tokens = tokenize(sql);
-    let mut p = Parser { t: &tokens, i: 0, default_schema };
+    let mut p = Parser {
+        t: &tokens,
+        i: 0,
+        default_schema,
+    };
     p.statement().unwrap_or_default()
 }
 
@@ -140,7 +144,11 @@ fn tokenize(sql: &str) -> Vec<Tok> {
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
-        } else if c == '#' || (c == '-' && at(i + 1) == Some('-') && at(i + 2).is_none_or(|x| x.is_whitespace() || x.is_control())) {
+        } else if c == '#'
+            || (c == '-'
+                && at(i + 1) == Some('-')
+                && at(i + 2).is_none_or(|x| x.is_whitespace() || x.is_control()))
+        {
             while i < n && chars[i] != '\n' {
                 i += 1;
             }
@@ -205,7 +213,10 @@ fn tokenize(sql: &str) -> Vec<Tok> {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            if text.chars().all(|x| x.is_ascii_digit() || x == '.' || x == 'e' || x == 'E') {
+            if text
+                .chars()
+                .all(|x| x.is_ascii_digit() || x == '.' || x == 'e' || x == 'E')
+            {
                 out.push(Tok::Num);
             } else {
                 // e.g. `1abc` or `t1.c` starting with a digit: split on dots.
@@ -305,7 +316,9 @@ impl Parser<'_> {
     }
 
     fn statement(&mut self) -> Option<Vec<DdlChange>> {
-        let Some(Tok::Word(first)) = self.peek() else { return None };
+        let Some(Tok::Word(first)) = self.peek() else {
+            return None;
+        };
         let first = first.to_ascii_uppercase();
         self.i += 1;
         match first.as_str() {
@@ -351,7 +364,11 @@ impl Parser<'_> {
             if matches!(tok, Tok::Word(w) if w.eq_ignore_ascii_case("ON")) {
                 self.i += 1;
                 let (schema, table) = self.table_name()?;
-                return Some(vec![DdlChange::AlterTable { schema, table, ops: vec![AlterOp::Other] }]);
+                return Some(vec![DdlChange::AlterTable {
+                    schema,
+                    table,
+                    ops: vec![AlterOp::Other],
+                }]);
             }
             self.i += 1;
         }
@@ -441,15 +458,30 @@ impl Parser<'_> {
 
 /// Words after ADD / DROP that introduce something other than a column.
 const NON_COLUMN: &[&str] = &[
-    "INDEX", "KEY", "CONSTRAINT", "PRIMARY", "UNIQUE", "FULLTEXT", "SPATIAL", "FOREIGN", "PARTITION", "CHECK",
-    "PERIOD", "SYSTEM", "VECTOR",
+    "INDEX",
+    "KEY",
+    "CONSTRAINT",
+    "PRIMARY",
+    "UNIQUE",
+    "FULLTEXT",
+    "SPATIAL",
+    "FOREIGN",
+    "PARTITION",
+    "CHECK",
+    "PERIOD",
+    "SYSTEM",
+    "VECTOR",
 ];
 
 fn alter_op(seg: &[Tok], default_schema: &str, ops: &mut Vec<AlterOp>) {
     if seg.is_empty() {
         return;
     }
-    let mut p = Parser { t: seg, i: 0, default_schema };
+    let mut p = Parser {
+        t: seg,
+        i: 0,
+        default_schema,
+    };
     let Some(Tok::Word(first)) = p.peek() else {
         ops.push(AlterOp::Other);
         return;
@@ -566,21 +598,46 @@ mod tests {
     }
 
     fn alter(s: &str, t: &str, ops: Vec<AlterOp>) -> Vec<DdlChange> {
-        vec![DdlChange::AlterTable { schema: s.into(), table: t.into(), ops }]
+        vec![DdlChange::AlterTable {
+            schema: s.into(),
+            table: t.into(),
+            ops,
+        }]
     }
 
     #[test]
     fn seed_alters() {
         assert_eq!(
-            classify("dms_sample", "ALTER TABLE authors MODIFY COLUMN email VARCHAR(100)"),
-            alter("dms_sample", "authors", vec![AlterOp::ModifyColumn { name: "email".into() }])
+            classify(
+                "dms_sample",
+                "ALTER TABLE authors MODIFY COLUMN email VARCHAR(100)"
+            ),
+            alter(
+                "dms_sample",
+                "authors",
+                vec![AlterOp::ModifyColumn {
+                    name: "email".into()
+                }]
+            )
         );
         assert_eq!(
-            classify("dms_sample", "ALTER TABLE accounts DROP COLUMN profile_picture;"),
-            alter("dms_sample", "accounts", vec![AlterOp::DropColumn { name: "profile_picture".into() }])
+            classify(
+                "dms_sample",
+                "ALTER TABLE accounts DROP COLUMN profile_picture;"
+            ),
+            alter(
+                "dms_sample",
+                "accounts",
+                vec![AlterOp::DropColumn {
+                    name: "profile_picture".into()
+                }]
+            )
         );
         assert_eq!(
-            classify("dms_sample", "ALTER TABLE novels ADD COLUMN is_stock BOOLEAN DEFAULT TRUE;"),
+            classify(
+                "dms_sample",
+                "ALTER TABLE novels ADD COLUMN is_stock BOOLEAN DEFAULT TRUE;"
+            ),
             alter("dms_sample", "novels", vec![add("is_stock")])
         );
     }
@@ -588,49 +645,130 @@ mod tests {
     #[test]
     fn alter_variants() {
         assert_eq!(
-            classify("d", "alter table `s`.`t``x` add (a int, `b` varchar(10), index (a)), ALGORITHM=INPLACE, LOCK=NONE"),
-            alter("s", "t`x", vec![add("a"), add("b"), AlterOp::Other, AlterOp::Other])
+            classify(
+                "d",
+                "alter table `s`.`t``x` add (a int, `b` varchar(10), index (a)), ALGORITHM=INPLACE, LOCK=NONE"
+            ),
+            alter(
+                "s",
+                "t`x",
+                vec![add("a"), add("b"), AlterOp::Other, AlterOp::Other]
+            )
         );
         assert_eq!(
-            classify("d", "ALTER TABLE t ADD c INT AFTER b, ADD INDEX i (c), ADD KEY (d), ADD CONSTRAINT fk FOREIGN KEY (x) REFERENCES u(id), ADD PRIMARY KEY (id), ADD UNIQUE (z)"),
-            alter("d", "t", vec![add("c"), AlterOp::Other, AlterOp::Other, AlterOp::Other, AlterOp::Other, AlterOp::Other])
-        );
-        assert_eq!(
-            classify("d", "ALTER TABLE t ADD COLUMN IF NOT EXISTS `index` INT, DROP IF EXISTS old, DROP INDEX i, DROP PRIMARY KEY, DROP FOREIGN KEY f"),
-            alter("d", "t", vec![add("index"), AlterOp::DropColumn { name: "old".into() }, AlterOp::Other, AlterOp::Other, AlterOp::Other])
-        );
-        assert_eq!(
-            classify("d", "ALTER TABLE t CHANGE COLUMN a b BIGINT NOT NULL, CHANGE c c TEXT, RENAME COLUMN x TO y, RENAME TO other.t2"),
+            classify(
+                "d",
+                "ALTER TABLE t ADD c INT AFTER b, ADD INDEX i (c), ADD KEY (d), ADD CONSTRAINT fk FOREIGN KEY (x) REFERENCES u(id), ADD PRIMARY KEY (id), ADD UNIQUE (z)"
+            ),
             alter(
                 "d",
                 "t",
                 vec![
-                    AlterOp::ChangeColumn { old: "a".into(), new: "b".into() },
-                    AlterOp::ChangeColumn { old: "c".into(), new: "c".into() },
-                    AlterOp::RenameColumn { old: "x".into(), new: "y".into() },
-                    AlterOp::RenameTable { to: ("other".into(), "t2".into()) },
+                    add("c"),
+                    AlterOp::Other,
+                    AlterOp::Other,
+                    AlterOp::Other,
+                    AlterOp::Other,
+                    AlterOp::Other
                 ]
             )
         );
         assert_eq!(
-            classify("d", "ALTER ONLINE IGNORE TABLE IF EXISTS t ALTER COLUMN a SET DEFAULT 1, ENGINE=InnoDB, RENAME INDEX a TO b, MODIFY x ENUM('a,b','c')"),
-            alter("d", "t", vec![AlterOp::Other, AlterOp::Other, AlterOp::Other, AlterOp::ModifyColumn { name: "x".into() }])
+            classify(
+                "d",
+                "ALTER TABLE t ADD COLUMN IF NOT EXISTS `index` INT, DROP IF EXISTS old, DROP INDEX i, DROP PRIMARY KEY, DROP FOREIGN KEY f"
+            ),
+            alter(
+                "d",
+                "t",
+                vec![
+                    add("index"),
+                    AlterOp::DropColumn { name: "old".into() },
+                    AlterOp::Other,
+                    AlterOp::Other,
+                    AlterOp::Other
+                ]
+            )
+        );
+        assert_eq!(
+            classify(
+                "d",
+                "ALTER TABLE t CHANGE COLUMN a b BIGINT NOT NULL, CHANGE c c TEXT, RENAME COLUMN x TO y, RENAME TO other.t2"
+            ),
+            alter(
+                "d",
+                "t",
+                vec![
+                    AlterOp::ChangeColumn {
+                        old: "a".into(),
+                        new: "b".into()
+                    },
+                    AlterOp::ChangeColumn {
+                        old: "c".into(),
+                        new: "c".into()
+                    },
+                    AlterOp::RenameColumn {
+                        old: "x".into(),
+                        new: "y".into()
+                    },
+                    AlterOp::RenameTable {
+                        to: ("other".into(), "t2".into())
+                    },
+                ]
+            )
+        );
+        assert_eq!(
+            classify(
+                "d",
+                "ALTER ONLINE IGNORE TABLE IF EXISTS t ALTER COLUMN a SET DEFAULT 1, ENGINE=InnoDB, RENAME INDEX a TO b, MODIFY x ENUM('a,b','c')"
+            ),
+            alter(
+                "d",
+                "t",
+                vec![
+                    AlterOp::Other,
+                    AlterOp::Other,
+                    AlterOp::Other,
+                    AlterOp::ModifyColumn { name: "x".into() }
+                ]
+            )
         );
         assert_eq!(classify("d", "ALTER TABLE t"), alter("d", "t", vec![]));
-        assert_eq!(classify("d", "ALTER TABLE t RENAME AS u"), alter("d", "t", vec![AlterOp::RenameTable { to: ("d".into(), "u".into()) }]));
+        assert_eq!(
+            classify("d", "ALTER TABLE t RENAME AS u"),
+            alter(
+                "d",
+                "t",
+                vec![AlterOp::RenameTable {
+                    to: ("d".into(), "u".into())
+                }]
+            )
+        );
     }
 
     #[test]
     fn comments_and_case() {
         assert_eq!(
-            classify("d", "/* leading */ AlTeR -- comment\n TABLE # another\n t /* x, y */ DROP COLUMN c"),
+            classify(
+                "d",
+                "/* leading */ AlTeR -- comment\n TABLE # another\n t /* x, y */ DROP COLUMN c"
+            ),
             alter("d", "t", vec![AlterOp::DropColumn { name: "c".into() }])
         );
         assert_eq!(
-            classify("d", "DROP TABLE IF EXISTS `a`, s.b /* generated by server */"),
+            classify(
+                "d",
+                "DROP TABLE IF EXISTS `a`, s.b /* generated by server */"
+            ),
             vec![
-                DdlChange::DropTable { schema: "d".into(), table: "a".into() },
-                DdlChange::DropTable { schema: "s".into(), table: "b".into() },
+                DdlChange::DropTable {
+                    schema: "d".into(),
+                    table: "a".into()
+                },
+                DdlChange::DropTable {
+                    schema: "s".into(),
+                    table: "b".into()
+                },
             ]
         );
         assert_eq!(
@@ -643,23 +781,53 @@ mod tests {
     fn other_statements() {
         assert_eq!(
             classify("d", "CREATE TABLE IF NOT EXISTS s.t (id INT PRIMARY KEY)"),
-            vec![DdlChange::CreateTable { schema: "s".into(), table: "t".into() }]
+            vec![DdlChange::CreateTable {
+                schema: "s".into(),
+                table: "t".into()
+            }]
         );
         assert_eq!(
             classify("d", "create or replace table t like u"),
-            vec![DdlChange::CreateTable { schema: "d".into(), table: "t".into() }]
+            vec![DdlChange::CreateTable {
+                schema: "d".into(),
+                table: "t".into()
+            }]
         );
         assert_eq!(
             classify("d", "RENAME TABLE a TO b, s.c TO s2.d"),
             vec![
-                DdlChange::RenameTable { from: ("d".into(), "a".into()), to: ("d".into(), "b".into()) },
-                DdlChange::RenameTable { from: ("s".into(), "c".into()), to: ("s2".into(), "d".into()) },
+                DdlChange::RenameTable {
+                    from: ("d".into(), "a".into()),
+                    to: ("d".into(), "b".into())
+                },
+                DdlChange::RenameTable {
+                    from: ("s".into(), "c".into()),
+                    to: ("s2".into(), "d".into())
+                },
             ]
         );
-        assert_eq!(classify("d", "TRUNCATE t"), vec![DdlChange::TruncateTable { schema: "d".into(), table: "t".into() }]);
-        assert_eq!(classify("d", "truncate table `s`.`t`"), vec![DdlChange::TruncateTable { schema: "s".into(), table: "t".into() }]);
-        assert_eq!(classify("d", "CREATE UNIQUE INDEX i ON s.t (a)"), alter("s", "t", vec![AlterOp::Other]));
-        assert_eq!(classify("d", "DROP INDEX i ON t"), alter("d", "t", vec![AlterOp::Other]));
+        assert_eq!(
+            classify("d", "TRUNCATE t"),
+            vec![DdlChange::TruncateTable {
+                schema: "d".into(),
+                table: "t".into()
+            }]
+        );
+        assert_eq!(
+            classify("d", "truncate table `s`.`t`"),
+            vec![DdlChange::TruncateTable {
+                schema: "s".into(),
+                table: "t".into()
+            }]
+        );
+        assert_eq!(
+            classify("d", "CREATE UNIQUE INDEX i ON s.t (a)"),
+            alter("s", "t", vec![AlterOp::Other])
+        );
+        assert_eq!(
+            classify("d", "DROP INDEX i ON t"),
+            alter("d", "t", vec![AlterOp::Other])
+        );
         assert!(classify("d", "CREATE TEMPORARY TABLE x (a int)").is_empty());
         assert!(classify("d", "GRANT SELECT ON *.* TO u").is_empty());
         assert!(classify("d", "CREATE DATABASE x").is_empty());

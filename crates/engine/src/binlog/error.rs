@@ -28,13 +28,17 @@ pub enum BinlogError {
     },
     /// The connection to the source failed or was lost (network, server restart or shutdown,
     /// too many connections). Retry later.
-    #[error("lost the connection to the source: {message}; will retry once the source is reachable")]
+    #[error(
+        "lost the connection to the source: {message}; retry from the last checkpoint once the source is reachable"
+    )]
     Connection {
         /// What happened.
         message: String,
     },
     /// No event and no heartbeat arrived for this long: the connection is presumed dead.
-    #[error("no binlog event or heartbeat from the source for {seconds} s: the connection is presumed dead; reconnecting")]
+    #[error(
+        "no binlog event or heartbeat from the source for {seconds} s: the connection is presumed dead; retry from the last checkpoint"
+    )]
     Timeout {
         /// Seconds waited.
         seconds: u64,
@@ -72,13 +76,11 @@ pub enum BinlogError {
     /// `information_schema`, and the table there no longer matches the row events (the task
     /// is behind a DDL it has not read yet, or started after it).
     #[error(
-        "cannot name the columns of {schema}.{table} at {position}: {detail}. Set binlog_row_metadata=FULL on the \
+        "cannot name the columns of {table} at {position}: {detail}. Set binlog_row_metadata=FULL on the \
          source (the binlog then carries the column names) and restart the task with reload-target"
     )]
     SchemaMismatch {
-        /// Schema.
-        schema: String,
-        /// Table.
+        /// `schema.table`.
         table: String,
         /// Where.
         position: BinlogPosition,
@@ -93,7 +95,9 @@ fn hint(code: u16) -> &'static str {
         1044 | 1142 | 1227 | 1370 => {
             " (grant the source user REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR on MariaDB) and SELECT)"
         }
-        1236 => " (the binlog cannot be read from this position; restart the task with reload-target)",
+        1236 => {
+            " (the binlog cannot be read from this position; restart the task with reload-target)"
+        }
         _ => "",
     }
 }
@@ -138,13 +142,27 @@ impl BinlogError {
                         || lower.contains("binlog truncated")
                         || lower.contains("could not find gtid"))
                 {
-                    return BinlogError::Purged { position: position.clone() };
+                    return BinlogError::Purged {
+                        position: position.clone(),
+                    };
                 }
-                BinlogError::Server { code: s.code, retryable: retryable_code(s.code), message: s.message }
+                BinlogError::Server {
+                    code: s.code,
+                    retryable: retryable_code(s.code),
+                    message: s.message,
+                }
             }
-            E::Io(io) => BinlogError::Connection { message: io.to_string() },
-            E::Driver(d) => BinlogError::Connection { message: d.to_string() },
-            other => BinlogError::Server { code: 0, message: other.to_string(), retryable: false },
+            E::Io(io) => BinlogError::Connection {
+                message: io.to_string(),
+            },
+            E::Driver(d) => BinlogError::Connection {
+                message: d.to_string(),
+            },
+            other => BinlogError::Server {
+                code: 0,
+                message: other.to_string(),
+                retryable: false,
+            },
         }
     }
 }
@@ -152,8 +170,13 @@ impl BinlogError {
 impl From<BinlogError> for crate::error::EngineError {
     fn from(e: BinlogError) -> Self {
         match e {
-            BinlogError::Purged { position } => crate::error::EngineError::BinlogPurged { position: position.to_string() },
-            other => crate::error::EngineError::Source { retryable: other.is_retryable(), message: other.to_string() },
+            BinlogError::Purged { position } => crate::error::EngineError::BinlogPurged {
+                position: position.to_string(),
+            },
+            other => crate::error::EngineError::Source {
+                retryable: other.is_retryable(),
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -165,15 +188,45 @@ mod tests {
     #[test]
     fn messages_say_what_to_do() {
         let p = BinlogPosition::new("mysql-bin.000003", 1520);
-        let purged = BinlogError::Purged { position: p.clone() }.to_string();
-        assert!(purged.contains("mysql-bin.000003:1520") && purged.contains("reload-target"), "{purged}");
-        let setup = BinlogError::Setup { problems: vec!["a: fix a".into(), "b: fix b".into()] }.to_string();
+        let purged = BinlogError::Purged {
+            position: p.clone(),
+        }
+        .to_string();
+        assert!(
+            purged.contains("mysql-bin.000003:1520") && purged.contains("reload-target"),
+            "{purged}"
+        );
+        let setup = BinlogError::Setup {
+            problems: vec!["a: fix a".into(), "b: fix b".into()],
+        }
+        .to_string();
         assert!(setup.contains("  - a: fix a\n  - b: fix b"), "{setup}");
-        assert!(BinlogError::Connection { message: "x".into() }.is_retryable());
+        assert!(
+            BinlogError::Connection {
+                message: "x".into()
+            }
+            .is_retryable()
+        );
         assert!(BinlogError::Timeout { seconds: 1 }.is_retryable());
-        assert!(!BinlogError::Purged { position: p.clone() }.is_retryable());
-        assert!(BinlogError::Server { code: 1053, message: "shutdown".into(), retryable: retryable_code(1053) }.is_retryable());
-        let unsupported = BinlogError::Unsupported { position: p, what: "QUERY_COMPRESSED_EVENT (165)".into(), fix: "set log_bin_compress=OFF".into() };
+        assert!(
+            !BinlogError::Purged {
+                position: p.clone()
+            }
+            .is_retryable()
+        );
+        assert!(
+            BinlogError::Server {
+                code: 1053,
+                message: "shutdown".into(),
+                retryable: retryable_code(1053)
+            }
+            .is_retryable()
+        );
+        let unsupported = BinlogError::Unsupported {
+            position: p,
+            what: "QUERY_COMPRESSED_EVENT (165)".into(),
+            fix: "set log_bin_compress=OFF".into(),
+        };
         assert!(!unsupported.is_retryable());
         assert!(unsupported.to_string().contains("log_bin_compress=OFF"));
     }

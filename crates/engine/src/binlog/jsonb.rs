@@ -14,7 +14,9 @@ pub(crate) fn to_text(data: &[u8]) -> Result<String, String> {
         return Ok("null".to_owned());
     };
     let mut out = String::with_capacity(data.len() + 16);
-    value(ty, body, &mut out, 0)?;
+    // Elements may share offsets: cap the text so a hostile document cannot explode.
+    let limit = data.len().saturating_mul(32).saturating_add(1024);
+    value(ty, body, &mut out, 0, limit)?;
     Ok(out)
 }
 
@@ -23,19 +25,26 @@ fn err<T>(what: &str) -> Result<T, String> {
 }
 
 fn uint(b: &[u8], at: usize, n: usize) -> Result<usize, String> {
-    let s = b.get(at..at + n).ok_or_else(|| "malformed binary JSON (offset out of range)".to_owned())?;
-    Ok(s.iter().rev().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
+    let s = b
+        .get(at..at + n)
+        .ok_or_else(|| "malformed binary JSON (offset out of range)".to_owned())?;
+    Ok(s.iter()
+        .rev()
+        .fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
 }
 
-fn value(ty: u8, b: &[u8], out: &mut String, depth: usize) -> Result<(), String> {
+fn value(ty: u8, b: &[u8], out: &mut String, depth: usize, limit: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return err("nested too deep");
     }
+    if out.len() > limit {
+        return err("text larger than the document allows");
+    }
     match ty {
-        0x00 => container(b, false, true, out, depth),
-        0x01 => container(b, true, true, out, depth),
-        0x02 => container(b, false, false, out, depth),
-        0x03 => container(b, true, false, out, depth),
+        0x00 => container(b, false, true, out, depth, limit),
+        0x01 => container(b, true, true, out, depth, limit),
+        0x02 => container(b, false, false, out, depth, limit),
+        0x03 => container(b, true, false, out, depth, limit),
         0x04 => literal(*b.first().ok_or("malformed binary JSON (literal)")?, out),
         0x05 => write_num(out, i64::from(i16::from_le_bytes(arr(b)?))),
         0x06 => write_num(out, i64::from(u16::from_le_bytes(arr(b)?))),
@@ -67,7 +76,9 @@ fn value(ty: u8, b: &[u8], out: &mut String, depth: usize) -> Result<(), String>
 }
 
 fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
-    b.get(..N).and_then(|s| s.try_into().ok()).ok_or_else(|| "malformed binary JSON (number)".to_owned())
+    b.get(..N)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| "malformed binary JSON (number)".to_owned())
 }
 
 fn write_num(out: &mut String, v: i64) -> Result<(), String> {
@@ -98,7 +109,14 @@ fn varlen(b: &[u8]) -> Result<(usize, usize), String> {
     err("length")
 }
 
-fn container(b: &[u8], large: bool, object: bool, out: &mut String, depth: usize) -> Result<(), String> {
+fn container(
+    b: &[u8],
+    large: bool,
+    object: bool,
+    out: &mut String,
+    depth: usize,
+    limit: usize,
+) -> Result<(), String> {
     let w = if large { 4 } else { 2 };
     let count = uint(b, 0, w)?;
     let size = uint(b, w, w)?;
@@ -108,9 +126,19 @@ fn container(b: &[u8], large: bool, object: bool, out: &mut String, depth: usize
     let b = &b[..size];
     let key_entries = 2 * w;
     let value_entry = 1 + w;
-    let values_at = if object { 2 * w + count.checked_mul(w + 2).ok_or("malformed binary JSON (count)")? } else { 2 * w };
+    let values_at = if object {
+        2 * w
+            + count
+                .checked_mul(w + 2)
+                .ok_or("malformed binary JSON (count)")?
+    } else {
+        2 * w
+    };
     out.push(if object { '{' } else { '[' });
     for i in 0..count {
+        if out.len() > limit {
+            return err("text larger than the document allows");
+        }
         if i > 0 {
             out.push_str(", ");
         }
@@ -123,16 +151,18 @@ fn container(b: &[u8], large: bool, object: bool, out: &mut String, depth: usize
         }
         let at = values_at + i * value_entry;
         let vt = *b.get(at).ok_or("malformed binary JSON (value entry)")?;
-        let inlined = matches!(vt, 0x04 | 0x05 | 0x06) || (large && matches!(vt, 0x07 | 0x08));
+        let inlined = matches!(vt, 0x04..=0x06) || (large && matches!(vt, 0x07 | 0x08));
         if inlined {
-            let slot = b.get(at + 1..at + 1 + w).ok_or("malformed binary JSON (inline value)")?;
+            let slot = b
+                .get(at + 1..at + 1 + w)
+                .ok_or("malformed binary JSON (inline value)")?;
             let mut padded = [0u8; 8];
             padded[..w].copy_from_slice(slot);
-            value(vt, &padded, out, depth + 1)?;
+            value(vt, &padded, out, depth + 1, limit)?;
         } else {
             let off = uint(b, at + 1, w)?;
             let v = b.get(off..).ok_or("malformed binary JSON (value offset)")?;
-            value(vt, v, out, depth + 1)?;
+            value(vt, v, out, depth + 1, limit)?;
         }
     }
     out.push(if object { '}' } else { ']' });
@@ -163,7 +193,9 @@ fn quote(s: &str, out: &mut String) {
 fn opaque(b: &[u8], out: &mut String) -> Result<(), String> {
     let (&field_type, rest) = b.split_first().ok_or("malformed binary JSON (opaque)")?;
     let (len, n) = varlen(rest)?;
-    let data = rest.get(n..n + len).ok_or("malformed binary JSON (opaque data)")?;
+    let data = rest
+        .get(n..n + len)
+        .ok_or("malformed binary JSON (opaque data)")?;
     match field_type {
         246 if data.len() >= 2 => {
             let mut c = super::tablemap::Cur::new(&data[2..]);
@@ -190,7 +222,14 @@ fn temporal(field_type: u8, packed: i64, out: &mut String) {
     let int_part = p >> 24;
     if field_type == 11 {
         let h = (int_part >> 12) % (1 << 10);
-        let _ = write!(out, "{}{:02}:{:02}:{:02}", if neg { "-" } else { "" }, h, (int_part >> 6) % 64, int_part % 64);
+        let _ = write!(
+            out,
+            "{}{:02}:{:02}:{:02}",
+            if neg { "-" } else { "" },
+            h,
+            (int_part >> 6) % 64,
+            int_part % 64
+        );
     } else {
         let ymd = int_part >> 17;
         let ym = ymd >> 5;
@@ -199,7 +238,13 @@ fn temporal(field_type: u8, packed: i64, out: &mut String) {
         if field_type == 10 {
             return;
         }
-        let _ = write!(out, " {:02}:{:02}:{:02}", hms >> 12, (hms >> 6) % 64, hms % 64);
+        let _ = write!(
+            out,
+            " {:02}:{:02}:{:02}",
+            hms >> 12,
+            (hms >> 6) % 64,
+            hms % 64
+        );
     }
     if frac > 0 {
         let _ = write!(out, ".{frac:06}");
@@ -210,7 +255,11 @@ fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {
@@ -246,8 +295,14 @@ mod tests {
         ];
         assert_eq!(to_text(&doc).unwrap(), r#"{"a": 1, "b": [true, "x"]}"#);
         assert_eq!(to_text(&[0x0c, 0x02, b'"', b'\n']).unwrap(), r#""\"\n""#);
-        assert_eq!(to_text(&[0x0b, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f]).unwrap(), "1.5");
-        assert_eq!(to_text(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap(), "18446744073709551615");
+        assert_eq!(
+            to_text(&[0x0b, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f]).unwrap(),
+            "1.5"
+        );
+        assert_eq!(
+            to_text(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap(),
+            "18446744073709551615"
+        );
         assert_eq!(to_text(&[]).unwrap(), "null");
         assert_eq!(base64(b"hello"), "aGVsbG8=");
         // Truncated documents fail instead of panicking.
@@ -255,5 +310,10 @@ mod tests {
             let _ = to_text(&doc[..n]);
         }
         assert!(to_text(&doc[..10]).is_err());
+        // An array whose two elements are itself: bounded, not exponential.
+        let cyclic = [
+            0x02, 0x02, 0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x02, 0x00, 0x00,
+        ];
+        assert!(to_text(&cyclic).is_err());
     }
 }

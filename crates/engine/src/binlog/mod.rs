@@ -65,7 +65,11 @@ pub struct BinlogPosition {
 impl BinlogPosition {
     /// A position without GTID.
     pub fn new(file: impl Into<String>, pos: u64) -> Self {
-        BinlogPosition { file: file.into(), pos, gtid: None }
+        BinlogPosition {
+            file: file.into(),
+            pos,
+            gtid: None,
+        }
     }
 }
 
@@ -78,7 +82,10 @@ impl fmt::Display for BinlogPosition {
 /// A `file:pos` text that is not a binlog position.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not a binlog position: expected file:position, e.g. mysql-bin.000003:1520")]
-pub struct ParsePositionError(pub String);
+pub struct ParsePositionError(
+    /// The text that is not a position.
+    pub String,
+);
 
 impl FromStr for BinlogPosition {
     type Err = ParsePositionError;
@@ -225,7 +232,11 @@ pub struct ReaderOptions {
 
 impl Default for ReaderOptions {
     fn default() -> Self {
-        ReaderOptions { heartbeat: Duration::from_secs(5), idle_timeout: Duration::from_secs(30), table_filter: None }
+        ReaderOptions {
+            heartbeat: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+            table_filter: None,
+        }
     }
 }
 

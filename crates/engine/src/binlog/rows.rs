@@ -33,7 +33,11 @@ pub(crate) struct RowsHeader<'a> {
 
 /// Parses the header of a rows event body. `post_header_len` comes from the format
 /// description (8 for v1 events, 10 for v2; 6 means a 4-byte table id).
-pub(crate) fn parse_rows_header(data: &[u8], event_type: u8, post_header_len: u8) -> Option<RowsHeader<'_>> {
+pub(crate) fn parse_rows_header(
+    data: &[u8],
+    event_type: u8,
+    post_header_len: u8,
+) -> Option<RowsHeader<'_>> {
     let (kind, v2) = match event_type {
         WRITE_ROWS_V1 => (RowKind::Insert, false),
         UPDATE_ROWS_V1 => (RowKind::Update, false),
@@ -53,8 +57,19 @@ pub(crate) fn parse_rows_header(data: &[u8], event_type: u8, post_header_len: u8
     }
     let ncols = usize::try_from(c.packed()?).ok()?;
     let present = c.take(ncols.div_ceil(8))?;
-    let present_after = if kind == RowKind::Update { Some(c.take(ncols.div_ceil(8))?) } else { None };
-    Some(RowsHeader { table_id, kind, ncols, present, present_after, rows: c.b })
+    let present_after = if kind == RowKind::Update {
+        Some(c.take(ncols.div_ceil(8))?)
+    } else {
+        None
+    };
+    Some(RowsHeader {
+        table_id,
+        kind,
+        ncols,
+        present,
+        present_after,
+        rows: c.b,
+    })
 }
 
 fn bit(bits: &[u8], i: usize) -> bool {
@@ -71,8 +86,14 @@ fn all_present(bits: &[u8], n: usize) -> bool {
 /// match the table map, or holds a partial row image (`binlog_row_image` not FULL).
 pub(crate) fn decode_rows(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<Vec<RowImage>, String> {
     let n = meta.plan.len();
+    if n == 0 {
+        return Err("a rows event for a table without columns".to_owned());
+    }
     if h.ncols != n {
-        return Err(format!("the rows event has {} columns, its table map {n}", h.ncols));
+        return Err(format!(
+            "the rows event has {} columns, its table map {n}",
+            h.ncols
+        ));
     }
     if !all_present(h.present, n) || h.present_after.is_some_and(|a| !all_present(a, n)) {
         return Err(format!(
@@ -86,12 +107,21 @@ pub(crate) fn decode_rows(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<Vec<Ro
     let mut c = Cur::new(h.rows);
     while !c.is_empty() {
         let row = match h.kind {
-            RowKind::Insert => RowImage { before: None, after: Some(read_image(&mut c, &meta.plan)?) },
-            RowKind::Delete => RowImage { before: Some(read_image(&mut c, &meta.plan)?), after: None },
+            RowKind::Insert => RowImage {
+                before: None,
+                after: Some(read_image(&mut c, &meta.plan)?),
+            },
+            RowKind::Delete => RowImage {
+                before: Some(read_image(&mut c, &meta.plan)?),
+                after: None,
+            },
             RowKind::Update => {
                 let before = read_image(&mut c, &meta.plan)?;
                 let after = read_image(&mut c, &meta.plan)?;
-                RowImage { before: Some(before), after: Some(after) }
+                RowImage {
+                    before: Some(before),
+                    after: Some(after),
+                }
             }
         };
         out.push(row);
@@ -128,7 +158,9 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
         Dec::Int { bytes, unsigned } => {
             let raw = c.uint_le(usize::from(*bytes)).ok_or_else(eof)?;
             if *unsigned {
-                i64::try_from(raw).map(Value::Int).unwrap_or(Value::UInt(raw))
+                i64::try_from(raw)
+                    .map(Value::Int)
+                    .unwrap_or(Value::UInt(raw))
             } else {
                 Value::Int(sign_extend(raw, *bytes))
             }
@@ -139,28 +171,55 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
         }
         Dec::Double => {
             let b = c.take(8).ok_or_else(eof)?;
-            Value::Double(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            Value::Double(f64::from_le_bytes([
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+            ]))
         }
-        Dec::Decimal { precision, scale } => Value::Bytes(read_decimal(c, *precision, *scale)?.into_bytes()),
+        Dec::Decimal { precision, scale } => {
+            Value::Bytes(read_decimal(c, *precision, *scale)?.into_bytes())
+        }
         Dec::Year => {
             let y = c.u8().ok_or_else(eof)?;
             Value::Int(if y == 0 { 0 } else { 1900 + i64::from(y) })
         }
         Dec::Date => {
             let v = c.uint_le(3).ok_or_else(eof)?;
-            Value::Date((v >> 9) as u16, ((v >> 5) & 15) as u8, (v & 31) as u8, 0, 0, 0, 0)
+            Value::Date(
+                (v >> 9) as u16,
+                ((v >> 5) & 15) as u8,
+                (v & 31) as u8,
+                0,
+                0,
+                0,
+                0,
+            )
         }
         Dec::Time => {
             // Old (pre-5.6) TIME: HHMMSS as a 3-byte integer.
             let v = sign_extend(c.uint_le(3).ok_or_else(eof)?, 3);
             let (neg, v) = (v < 0, v.unsigned_abs());
             let h = v / 10_000;
-            Value::Time(neg, (h / 24) as u32, (h % 24) as u8, ((v / 100) % 100) as u8, (v % 100) as u8, 0)
+            Value::Time(
+                neg,
+                (h / 24) as u32,
+                (h % 24) as u8,
+                ((v / 100) % 100) as u8,
+                (v % 100) as u8,
+                0,
+            )
         }
         Dec::DateTime => {
             let v = c.uint_le(8).ok_or_else(eof)?;
             let (d, t) = (v / 1_000_000, v % 1_000_000);
-            Value::Date((d / 10_000) as u16, ((d / 100) % 100) as u8, (d % 100) as u8, (t / 10_000) as u8, ((t / 100) % 100) as u8, (t % 100) as u8, 0)
+            Value::Date(
+                (d / 10_000) as u16,
+                ((d / 100) % 100) as u8,
+                (d % 100) as u8,
+                (t / 10_000) as u8,
+                ((t / 100) % 100) as u8,
+                (t % 100) as u8,
+                0,
+            )
         }
         Dec::Timestamp => {
             let secs = c.uint_le(4).ok_or_else(eof)?;
@@ -178,7 +237,15 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
             let ymd = ymdhms >> 17;
             let ym = ymd >> 5;
             let hms = ymdhms % (1 << 17);
-            Value::Date((ym / 13) as u16, (ym % 13) as u8, (ymd % 32) as u8, (hms >> 12) as u8, ((hms >> 6) % 64) as u8, (hms % 64) as u8, usec)
+            Value::Date(
+                (ym / 13) as u16,
+                (ym % 13) as u8,
+                (ymd % 32) as u8,
+                (hms >> 12) as u8,
+                ((hms >> 6) % 64) as u8,
+                (hms % 64) as u8,
+                usec,
+            )
         }
         Dec::Time2 { fsp } => time2(c, *fsp)?,
         Dec::Bit { bytes } => Value::Bytes(c.take(*bytes).ok_or_else(eof)?.to_vec()),
@@ -199,7 +266,11 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
             }
             let len = c.uint_le(usize::from(*prefix)).ok_or_else(eof)? as usize;
             let raw = c.take(len).ok_or_else(eof)?;
-            Value::Bytes(if *conv == TextConv::Raw { raw.to_vec() } else { to_utf8(*conv, raw) })
+            Value::Bytes(if *conv == TextConv::Raw {
+                raw.to_vec()
+            } else {
+                to_utf8(*conv, raw)
+            })
         }
         Dec::Json { prefix } => {
             if !(1..=4).contains(prefix) {
@@ -207,7 +278,11 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
             }
             let len = c.uint_le(usize::from(*prefix)).ok_or_else(eof)? as usize;
             let raw = c.take(len).ok_or_else(eof)?;
-            Value::Bytes(super::jsonb::to_text(raw).map_err(|e| format!("binary JSON: {e}"))?.into_bytes())
+            Value::Bytes(
+                super::jsonb::to_text(raw)
+                    .map_err(|e| format!("binary JSON: {e}"))?
+                    .into_bytes(),
+            )
         }
         Dec::Enum { pack, names } => {
             let idx = c.uint_le(usize::from(*pack)).ok_or_else(eof)? as usize;
@@ -216,7 +291,12 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
                 i => Value::Bytes(
                     names
                         .get(i - 1)
-                        .ok_or_else(|| format!("ENUM index {i} but the column has {} values (table changed?)", names.len()))?
+                        .ok_or_else(|| {
+                            format!(
+                                "ENUM index {i} but the column has {} values (table changed?)",
+                                names.len()
+                            )
+                        })?
                         .clone(),
                 ),
             }
@@ -226,9 +306,12 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
             let mut out = Vec::new();
             for i in 0..64usize {
                 if bits & (1u64 << i) != 0 {
-                    let name = names
-                        .get(i)
-                        .ok_or_else(|| format!("SET bit {i} but the column has {} values (table changed?)", names.len()))?;
+                    let name = names.get(i).ok_or_else(|| {
+                        format!(
+                            "SET bit {i} but the column has {} values (table changed?)",
+                            names.len()
+                        )
+                    })?;
                     if !out.is_empty() {
                         out.push(b',');
                     }
@@ -237,7 +320,9 @@ fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
             }
             Value::Bytes(out)
         }
-        Dec::Unsupported { type_code } => return Err(format!("binlog column type {type_code} is not supported")),
+        Dec::Unsupported { type_code } => {
+            return Err(format!("binlog column type {type_code} is not supported"));
+        }
     })
 }
 
@@ -280,7 +365,14 @@ fn time2(c: &mut Cur<'_>, fsp: u8) -> Result<Value, String> {
     let hms = p >> 24;
     let frac = (p % (1 << 24)) as u32;
     let h = ((hms >> 12) % 1024) as u32;
-    Ok(Value::Time(neg, h / 24, (h % 24) as u8, ((hms >> 6) % 64) as u8, (hms % 64) as u8, frac))
+    Ok(Value::Time(
+        neg,
+        h / 24,
+        (h % 24) as u8,
+        ((hms >> 6) % 64) as u8,
+        (hms % 64) as u8,
+        frac,
+    ))
 }
 
 /// A TIMESTAMP (seconds since the epoch) as the UTC date full load reads; 0 is the zero date.
@@ -290,7 +382,15 @@ fn timestamp_value(secs: i64, usec: u32) -> Value {
     }
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    Value::Date(y as u16, m as u8, d as u8, (rem / 3600) as u8, ((rem / 60) % 60) as u8, (rem % 60) as u8, usec)
+    Value::Date(
+        y as u16,
+        m as u8,
+        d as u8,
+        (rem / 3600) as u8,
+        ((rem / 60) % 60) as u8,
+        (rem % 60) as u8,
+        usec,
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
@@ -322,7 +422,13 @@ pub(crate) fn read_decimal(c: &mut Cur<'_>, precision: u8, scale: u8) -> Result<
     decimal_text(raw, intg0, intg0x, frac0, frac0x).ok_or_else(|| "malformed DECIMAL".to_owned())
 }
 
-fn decimal_text(raw: &[u8], intg0: usize, intg0x: usize, frac0: usize, frac0x: usize) -> Option<String> {
+fn decimal_text(
+    raw: &[u8],
+    intg0: usize,
+    intg0x: usize,
+    frac0: usize,
+    frac0x: usize,
+) -> Option<String> {
     let mut buf = [0u8; 40];
     let b = buf.get_mut(..raw.len())?;
     b.copy_from_slice(raw);
@@ -352,7 +458,11 @@ fn decimal_text(raw: &[u8], intg0: usize, intg0x: usize, frac0: usize, frac0x: u
     if negative {
         out.push('-');
     }
-    out.push_str(if int_digits.is_empty() { "0" } else { int_digits });
+    out.push_str(if int_digits.is_empty() {
+        "0"
+    } else {
+        int_digits
+    });
     if frac0 + frac0x > 0 {
         out.push('.');
         for _ in 0..frac0 {
@@ -391,7 +501,14 @@ mod tests {
         assert_eq!(dec(&[0x80, 0x00, 0x00, 0x00, 0x00], 10, 2), "0.00");
         assert_eq!(dec(&[0x80, 0x2a], 3, 0), "42");
         // DECIMAL(20,0): 2 digits in 1 byte + 2 full groups.
-        assert_eq!(dec(&[0x81, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], 20, 0), "1000000000000000000");
+        assert_eq!(
+            dec(
+                &[0x81, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+                20,
+                0
+            ),
+            "1000000000000000000"
+        );
         assert!(read_decimal(&mut Cur::new(&[0x80]), 10, 2).is_err());
     }
 
@@ -400,7 +517,10 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(timestamp_value(1_709_210_096, 5), Value::Date(2024, 2, 29, 12, 34, 56, 5));
+        assert_eq!(
+            timestamp_value(1_709_210_096, 5),
+            Value::Date(2024, 2, 29, 12, 34, 56, 5)
+        );
         assert_eq!(timestamp_value(0, 0), Value::Date(0, 0, 0, 0, 0, 0, 0));
     }
 
@@ -412,28 +532,166 @@ mod tests {
             let v = if neg { -v } else { v } + 0x80_0000;
             [(v >> 16) as u8, (v >> 8) as u8, v as u8]
         };
-        assert_eq!(time2(&mut Cur::new(&enc(false, 12, 34, 56)), 0).unwrap(), Value::Time(false, 0, 12, 34, 56, 0));
-        assert_eq!(time2(&mut Cur::new(&enc(true, 838, 59, 59)), 0).unwrap(), Value::Time(true, 34, 22, 59, 59, 0));
+        assert_eq!(
+            time2(&mut Cur::new(&enc(false, 12, 34, 56)), 0).unwrap(),
+            Value::Time(false, 0, 12, 34, 56, 0)
+        );
+        assert_eq!(
+            time2(&mut Cur::new(&enc(true, 838, 59, 59)), 0).unwrap(),
+            Value::Time(true, 34, 22, 59, 59, 0)
+        );
+    }
+
+    fn meta_with(plan: Vec<Dec>) -> TableMeta {
+        TableMeta {
+            schema: "s".into(),
+            table: "t".into(),
+            columns: std::sync::Arc::new(Vec::new()),
+            plan,
+            raw: Vec::new(),
+            selected: true,
+            problem: None,
+        }
+    }
+
+    fn every_decoder() -> Vec<Dec> {
+        let names = std::sync::Arc::new(vec![b"a".to_vec(), b"b".to_vec()]);
+        vec![
+            Dec::Null,
+            Dec::Int {
+                bytes: 3,
+                unsigned: false,
+            },
+            Dec::Float,
+            Dec::Decimal {
+                precision: 12,
+                scale: 4,
+            },
+            Dec::Year,
+            Dec::Date,
+            Dec::Time,
+            Dec::DateTime,
+            Dec::Timestamp,
+            Dec::Timestamp2 { fsp: 3 },
+            Dec::DateTime2 { fsp: 6 },
+            Dec::Time2 { fsp: 2 },
+            Dec::Bit { bytes: 2 },
+            Dec::Str {
+                prefix: 1,
+                conv: TextConv::Latin1,
+                pad: Some(3),
+            },
+            Dec::Blob {
+                prefix: 2,
+                conv: TextConv::Utf16,
+            },
+            Dec::Json { prefix: 4 },
+            Dec::Enum {
+                pack: 1,
+                names: names.clone(),
+            },
+            Dec::Set { pack: 1, names },
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rows_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..400), ty in 20u8..35, post in 0u8..12) {
+            if let Some(h) = parse_rows_header(&data, ty, post) {
+                let _ = decode_rows(&meta_with(every_decoder()), &h);
+                let n = h.ncols.min(every_decoder().len());
+                let _ = decode_rows(&meta_with(every_decoder()[..n].to_vec()), &h);
+            }
+            for dec in every_decoder() {
+                let _ = read_value(&mut Cur::new(&data), &dec);
+            }
+            // A valid UPDATE header for all decoders, then arbitrary row bytes.
+            let n = every_decoder().len() as u8;
+            let mut event = vec![1, 0, 0, 0, 0, 0, 0, 0, n, 0xff, 0xff, 0x03, 0xff, 0xff, 0x03];
+            event.extend_from_slice(&data);
+            let h = parse_rows_header(&event, UPDATE_ROWS_V1, 8).unwrap();
+            let _ = decode_rows(&meta_with(every_decoder()), &h);
+            let _ = super::super::jsonb::to_text(&data);
+        }
     }
 
     #[test]
     fn truncated_values_error() {
         for dec in [
-            Dec::Int { bytes: 8, unsigned: false },
+            Dec::Int {
+                bytes: 8,
+                unsigned: false,
+            },
             Dec::Double,
             Dec::Timestamp2 { fsp: 6 },
             Dec::DateTime2 { fsp: 3 },
             Dec::Time2 { fsp: 5 },
-            Dec::Str { prefix: 2, conv: TextConv::Latin1, pad: Some(4) },
-            Dec::Blob { prefix: 4, conv: TextConv::Raw },
-            Dec::Blob { prefix: 9, conv: TextConv::Raw },
-            Dec::Decimal { precision: 65, scale: 30 },
+            Dec::Str {
+                prefix: 2,
+                conv: TextConv::Latin1,
+                pad: Some(4),
+            },
+            Dec::Blob {
+                prefix: 4,
+                conv: TextConv::Raw,
+            },
+            Dec::Blob {
+                prefix: 9,
+                conv: TextConv::Raw,
+            },
+            Dec::Decimal {
+                precision: 65,
+                scale: 30,
+            },
         ] {
-            assert!(read_value(&mut Cur::new(&[0x05, 0x00]), &dec).is_err(), "{dec:?}");
+            assert!(
+                read_value(&mut Cur::new(&[0x05, 0x00]), &dec).is_err(),
+                "{dec:?}"
+            );
         }
-        assert_eq!(read_value(&mut Cur::new(&[0xff]), &Dec::Int { bytes: 1, unsigned: false }).unwrap(), Value::Int(-1));
-        assert_eq!(read_value(&mut Cur::new(&[0xff]), &Dec::Int { bytes: 1, unsigned: true }).unwrap(), Value::Int(255));
-        assert_eq!(read_value(&mut Cur::new(&[0xff; 8]), &Dec::Int { bytes: 8, unsigned: true }).unwrap(), Value::UInt(u64::MAX));
-        assert_eq!(read_value(&mut Cur::new(&[0xff, 0xff, 0xff]), &Dec::Int { bytes: 3, unsigned: false }).unwrap(), Value::Int(-1));
+        assert_eq!(
+            read_value(
+                &mut Cur::new(&[0xff]),
+                &Dec::Int {
+                    bytes: 1,
+                    unsigned: false
+                }
+            )
+            .unwrap(),
+            Value::Int(-1)
+        );
+        assert_eq!(
+            read_value(
+                &mut Cur::new(&[0xff]),
+                &Dec::Int {
+                    bytes: 1,
+                    unsigned: true
+                }
+            )
+            .unwrap(),
+            Value::Int(255)
+        );
+        assert_eq!(
+            read_value(
+                &mut Cur::new(&[0xff; 8]),
+                &Dec::Int {
+                    bytes: 8,
+                    unsigned: true
+                }
+            )
+            .unwrap(),
+            Value::UInt(u64::MAX)
+        );
+        assert_eq!(
+            read_value(
+                &mut Cur::new(&[0xff, 0xff, 0xff]),
+                &Dec::Int {
+                    bytes: 3,
+                    unsigned: false
+                }
+            )
+            .unwrap(),
+            Value::Int(-1)
+        );
     }
 }

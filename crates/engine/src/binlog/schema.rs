@@ -31,11 +31,14 @@ pub(crate) struct SchemaHistory {
 
 impl SchemaHistory {
     pub(crate) fn get(&self, schema: &str, table: &str) -> Option<Arc<Vec<SchemaColumn>>> {
-        self.tables.get(&(schema.to_owned(), table.to_owned())).cloned()
+        self.tables
+            .get(&(schema.to_owned(), table.to_owned()))
+            .cloned()
     }
 
     pub(crate) fn insert(&mut self, schema: &str, table: &str, columns: Arc<Vec<SchemaColumn>>) {
-        self.tables.insert((schema.to_owned(), table.to_owned()), columns);
+        self.tables
+            .insert((schema.to_owned(), table.to_owned()), columns);
     }
 
     pub(crate) fn invalidate(&mut self, schema: &str, table: &str) {
@@ -49,7 +52,9 @@ impl SchemaHistory {
 
 /// The quoted values of `enum('a','B''c')` / `set(...)`, case preserved.
 pub(crate) fn quoted_values(column_type: &str) -> Vec<String> {
-    let Some(start) = column_type.find('(') else { return Vec::new() };
+    let Some(start) = column_type.find('(') else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut chars = column_type[start + 1..].chars().peekable();
     let mut cur = String::new();
@@ -77,8 +82,15 @@ pub(crate) fn quoted_values(column_type: &str) -> Vec<String> {
 }
 
 /// Reads one table's columns from `information_schema` (`Ok(None)`: no such table).
-pub(crate) async fn load_table(conn: &mut Conn, schema: &str, table: &str) -> Result<Option<Vec<SchemaColumn>>, String> {
-    let info = crate::source::table_info(conn, schema, table).await.map_err(|e| e.to_string())?;
+/// Errors are `(message, retryable)`.
+pub(crate) async fn load_table(
+    conn: &mut Conn,
+    schema: &str,
+    table: &str,
+) -> Result<Option<Vec<SchemaColumn>>, (String, bool)> {
+    let info = crate::source::table_info(conn, schema, table)
+        .await
+        .map_err(|e| (e.to_string(), e.is_retryable()))?;
     let Some(info) = info else { return Ok(None) };
     let extra: Vec<Row> = conn
         .exec(
@@ -87,7 +99,10 @@ pub(crate) async fn load_table(conn: &mut Conn, schema: &str, table: &str) -> Re
             (schema, table),
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            let retryable = e.is_fatal();
+            (e.to_string(), retryable)
+        })?;
     let mut out = Vec::with_capacity(info.columns.len());
     for (c, e) in info.columns.iter().zip(extra.iter()) {
         let column_type = text(e.as_ref(1)).unwrap_or_default();
@@ -111,7 +126,10 @@ pub(crate) async fn load_table(conn: &mut Conn, schema: &str, table: &str) -> Re
         });
     }
     if out.len() != info.columns.len() {
-        return Err(format!("{schema}.{table} changed while its columns were being read"));
+        return Err((
+            format!("{schema}.{table} changed while its columns were being read"),
+            true,
+        ));
     }
     Ok(Some(out))
 }
@@ -122,7 +140,10 @@ mod tests {
 
     #[test]
     fn enum_values_keep_case() {
-        assert_eq!(quoted_values("enum('Red','it''s','a,b')"), vec!["Red", "it's", "a,b"]);
+        assert_eq!(
+            quoted_values("enum('Red','it''s','a,b')"),
+            vec!["Red", "it's", "a,b"]
+        );
         assert!(quoted_values("int(11)").is_empty());
     }
 }

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::charset::{CharsetInfo, Collations, TextConv};
 use super::BinlogColumn;
+use super::charset::{CharsetInfo, Collations, TextConv};
 use crate::columns::ColumnKind;
 
 // Binlog column types (`enum_field_types`).
@@ -70,7 +70,11 @@ impl<'a> Cur<'a> {
     /// Unsigned little-endian integer of `n` (<= 8) bytes.
     pub(crate) fn uint_le(&mut self, n: usize) -> Option<u64> {
         let s = self.take(n)?;
-        Some(s.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        Some(
+            s.iter()
+                .rev()
+                .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)),
+        )
     }
 
     /// Unsigned big-endian integer of `n` (<= 8) bytes.
@@ -139,7 +143,10 @@ pub(crate) struct OptionalMeta {
 #[derive(Clone, Debug)]
 pub(crate) enum CharsetList {
     /// Default collation plus `(index among the counted columns, collation)` exceptions.
-    Default { default: u16, exceptions: Vec<(u64, u16)> },
+    Default {
+        default: u16,
+        exceptions: Vec<(u64, u16)>,
+    },
     /// One collation per counted column.
     PerColumn(Vec<u16>),
 }
@@ -147,8 +154,15 @@ pub(crate) enum CharsetList {
 impl CharsetList {
     fn get(&self, k: usize) -> Option<u16> {
         match self {
-            CharsetList::Default { default, exceptions } => Some(
-                exceptions.iter().find(|(i, _)| *i == k as u64).map(|(_, c)| *c).unwrap_or(*default),
+            CharsetList::Default {
+                default,
+                exceptions,
+            } => Some(
+                exceptions
+                    .iter()
+                    .find(|(i, _)| *i == k as u64)
+                    .map(|(_, c)| *c)
+                    .unwrap_or(*default),
             ),
             CharsetList::PerColumn(v) => v.get(k).copied(),
         }
@@ -186,11 +200,25 @@ pub(crate) fn parse_table_map(data: &[u8], table_id_len: usize) -> Option<RawTab
     let mut columns = Vec::with_capacity(n);
     for (i, &ty) in types.iter().enumerate() {
         let (real, m0, m1) = parse_metadata(ty, &mut mc)?;
-        let nullable = null_bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
-        columns.push(MapColumn { ty, real, m0, m1, nullable });
+        let nullable = null_bits
+            .get(i / 8)
+            .is_some_and(|b| b & (1 << (i % 8)) != 0);
+        columns.push(MapColumn {
+            ty,
+            real,
+            m0,
+            m1,
+            nullable,
+        });
     }
     let opt = parse_optional(c.b, &columns);
-    Some(RawTableMap { table_id, schema, table, columns, opt })
+    Some(RawTableMap {
+        table_id,
+        schema,
+        table,
+        columns,
+        opt,
+    })
 }
 
 /// Reads one column's type metadata. Returns `(real type, m0, m1)`:
@@ -201,8 +229,8 @@ pub(crate) fn parse_table_map(data: &[u8], table_id_len: usize) -> Option<RawTab
 /// - STRING: real type from the metadata; CHAR: m0 = max bytes; ENUM/SET: m0 = pack length.
 fn parse_metadata(ty: u8, c: &mut Cur<'_>) -> Option<(u8, u16, u16)> {
     Some(match ty {
-        T_FLOAT | T_DOUBLE | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB | T_BLOB | T_GEOMETRY | T_TIME2
-        | T_DATETIME2 | T_TIMESTAMP2 | T_JSON | T_VECTOR => (ty, u16::from(c.u8()?), 0),
+        T_FLOAT | T_DOUBLE | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB | T_BLOB | T_GEOMETRY
+        | T_TIME2 | T_DATETIME2 | T_TIMESTAMP2 | T_JSON | T_VECTOR => (ty, u16::from(c.u8()?), 0),
         T_VARCHAR | T_VAR_STRING => (ty, c.uint_le(2)? as u16, 0),
         T_NEWDECIMAL | T_BIT => {
             let a = c.u8()?;
@@ -233,14 +261,28 @@ fn parse_metadata(ty: u8, c: &mut Cur<'_>) -> Option<(u8, u16, u16)> {
 }
 
 fn is_numeric(real: u8) -> bool {
-    matches!(real, T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG | T_NEWDECIMAL | T_FLOAT | T_DOUBLE | T_DECIMAL | T_YEAR)
+    matches!(
+        real,
+        T_TINY
+            | T_SHORT
+            | T_INT24
+            | T_LONG
+            | T_LONGLONG
+            | T_NEWDECIMAL
+            | T_FLOAT
+            | T_DOUBLE
+            | T_DECIMAL
+            | T_YEAR
+    )
 }
 
 /// Character columns for the charset metadata; MariaDB counts GEOMETRY too (its field class
 /// derives from BLOB), MySQL does not.
 fn is_character(real: u8, with_geometry: bool) -> bool {
-    matches!(real, T_STRING | T_VAR_STRING | T_VARCHAR | T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB)
-        || (with_geometry && real == T_GEOMETRY)
+    matches!(
+        real,
+        T_STRING | T_VAR_STRING | T_VARCHAR | T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB
+    ) || (with_geometry && real == T_GEOMETRY)
 }
 
 fn is_enum_or_set(real: u8) -> bool {
@@ -257,7 +299,10 @@ fn parse_charsets(v: &[u8], default_form: bool) -> Option<CharsetList> {
             let coll = c.packed()? as u16;
             exceptions.push((idx, coll));
         }
-        Some(CharsetList::Default { default, exceptions })
+        Some(CharsetList::Default {
+            default,
+            exceptions,
+        })
     } else {
         let mut out = Vec::new();
         while !c.is_empty() {
@@ -288,13 +333,17 @@ fn parse_optional(mut data: &[u8], columns: &[MapColumn]) -> OptionalMeta {
     loop {
         let mut c = Cur::new(data);
         let Some(t) = c.u8() else { break };
-        let Some(len) = c.packed().and_then(|l| usize::try_from(l).ok()) else { break };
+        let Some(len) = c.packed().and_then(|l| usize::try_from(l).ok()) else {
+            break;
+        };
         let Some(v) = c.take(len) else { break };
         data = c.b;
         match t {
             1 => {
                 let n = columns.iter().filter(|col| is_numeric(col.real)).count();
-                let bits: Vec<bool> = (0..n).map(|i| v.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0)).collect();
+                let bits: Vec<bool> = (0..n)
+                    .map(|i| v.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0))
+                    .collect();
                 out.signedness = Some(bits);
             }
             2 => out.charsets = parse_charsets(v, true),
@@ -303,7 +352,8 @@ fn parse_optional(mut data: &[u8], columns: &[MapColumn]) -> OptionalMeta {
                 let mut c = Cur::new(v);
                 let mut names = Vec::with_capacity(columns.len());
                 while !c.is_empty() {
-                    let Some(name) = c.packed().and_then(|l| c.take(usize::try_from(l).ok()?)) else {
+                    let Some(name) = c.packed().and_then(|l| c.take(usize::try_from(l).ok()?))
+                    else {
                         break;
                     };
                     names.push(String::from_utf8_lossy(name).into_owned());
@@ -340,27 +390,58 @@ fn parse_optional(mut data: &[u8], columns: &[MapColumn]) -> OptionalMeta {
 #[derive(Clone, Debug)]
 pub(crate) enum Dec {
     Null,
-    Int { bytes: u8, unsigned: bool },
+    Int {
+        bytes: u8,
+        unsigned: bool,
+    },
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Year,
     Date,
     Time,
     DateTime,
     Timestamp,
-    Timestamp2 { fsp: u8 },
-    DateTime2 { fsp: u8 },
-    Time2 { fsp: u8 },
-    Bit { bytes: usize },
+    Timestamp2 {
+        fsp: u8,
+    },
+    DateTime2 {
+        fsp: u8,
+    },
+    Time2 {
+        fsp: u8,
+    },
+    Bit {
+        bytes: usize,
+    },
     /// Length-prefixed text or bytes; `pad` = fixed length of a BINARY(n) (re-padded with 0x00).
-    Str { prefix: u8, conv: TextConv, pad: Option<usize> },
-    Blob { prefix: u8, conv: TextConv },
-    Json { prefix: u8 },
-    Enum { pack: u8, names: Arc<Vec<Vec<u8>>> },
-    Set { pack: u8, names: Arc<Vec<Vec<u8>>> },
+    Str {
+        prefix: u8,
+        conv: TextConv,
+        pad: Option<usize>,
+    },
+    Blob {
+        prefix: u8,
+        conv: TextConv,
+    },
+    Json {
+        prefix: u8,
+    },
+    Enum {
+        pack: u8,
+        names: Arc<Vec<Vec<u8>>>,
+    },
+    Set {
+        pack: u8,
+        names: Arc<Vec<Vec<u8>>>,
+    },
     /// A type this reader cannot decode (its size is unknown: later columns are unreadable).
-    Unsupported { type_code: u8 },
+    Unsupported {
+        type_code: u8,
+    },
 }
 
 /// What the reader knows about a table from the information schema (MINIMAL/NOBLOB metadata).
@@ -393,12 +474,24 @@ pub(crate) struct TableMeta {
 
 /// Whether the TABLE_MAP carries FULL metadata (column names).
 pub(crate) fn has_full_metadata(map: &RawTableMap) -> bool {
-    map.opt.names.as_ref().is_some_and(|n| n.len() == map.columns.len())
+    map.opt
+        .names
+        .as_ref()
+        .is_some_and(|n| n.len() == map.columns.len())
 }
 
 /// Per-column charsets, taking MariaDB's GEOMETRY counting into account.
-fn column_charsets(map: &RawTableMap, mariadb: bool, collations: &Collations) -> Vec<Option<CharsetInfo>> {
-    let count = |geo: bool| map.columns.iter().filter(|c| is_character(c.real, geo)).count();
+fn column_charsets(
+    map: &RawTableMap,
+    mariadb: bool,
+    collations: &Collations,
+) -> Vec<Option<CharsetInfo>> {
+    let count = |geo: bool| {
+        map.columns
+            .iter()
+            .filter(|c| is_character(c.real, geo))
+            .count()
+    };
     // Prefer what the per-column list's length proves; otherwise the flavour's rule.
     let with_geometry = match map.opt.charsets.as_ref().and_then(CharsetList::len_hint) {
         Some(n) if n == count(true) && n != count(false) => true,
@@ -450,16 +543,27 @@ fn blob_len(prefix: u16) -> u64 {
 }
 
 /// Builds the decode plan entry for one column.
-fn plan_for(c: &MapColumn, unsigned: bool, cs: Option<CharsetInfo>, names: Option<Arc<Vec<Vec<u8>>>>) -> Dec {
+fn plan_for(
+    c: &MapColumn,
+    unsigned: bool,
+    cs: Option<CharsetInfo>,
+    names: Option<Arc<Vec<Vec<u8>>>>,
+) -> Dec {
     let conv = cs.map_or(TextConv::Raw, |c| c.conv);
     let binary = cs.is_some_and(|c| c.binary);
     let prefix_for = |max: u16| if max > 255 { 2 } else { 1 };
     match c.real {
         T_NULL => Dec::Null,
-        T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG => Dec::Int { bytes: int_bytes(c.real), unsigned },
+        T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG => Dec::Int {
+            bytes: int_bytes(c.real),
+            unsigned,
+        },
         T_FLOAT => Dec::Float,
         T_DOUBLE => Dec::Double,
-        T_NEWDECIMAL => Dec::Decimal { precision: c.m0 as u8, scale: c.m1 as u8 },
+        T_NEWDECIMAL => Dec::Decimal {
+            precision: c.m0 as u8,
+            scale: c.m1 as u8,
+        },
         T_YEAR => Dec::Year,
         T_DATE | T_NEWDATE => Dec::Date,
         T_TIME => Dec::Time,
@@ -468,27 +572,59 @@ fn plan_for(c: &MapColumn, unsigned: bool, cs: Option<CharsetInfo>, names: Optio
         T_TIMESTAMP2 => Dec::Timestamp2 { fsp: c.m0 as u8 },
         T_DATETIME2 => Dec::DateTime2 { fsp: c.m0 as u8 },
         T_TIME2 => Dec::Time2 { fsp: c.m0 as u8 },
-        T_BIT => Dec::Bit { bytes: (bit_width(c) as usize).div_ceil(8) },
-        T_VARCHAR | T_VAR_STRING => Dec::Str { prefix: prefix_for(c.m0), conv, pad: None },
-        T_STRING => Dec::Str { prefix: prefix_for(c.m0), conv, pad: binary.then_some(usize::from(c.m0)) },
-        T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB | T_GEOMETRY | T_VECTOR => {
-            Dec::Blob { prefix: c.m0 as u8, conv: if c.real == T_GEOMETRY || c.real == T_VECTOR { TextConv::Raw } else { conv } }
-        }
+        T_BIT => Dec::Bit {
+            bytes: (bit_width(c) as usize).div_ceil(8),
+        },
+        T_VARCHAR | T_VAR_STRING => Dec::Str {
+            prefix: prefix_for(c.m0),
+            conv,
+            pad: None,
+        },
+        T_STRING => Dec::Str {
+            prefix: prefix_for(c.m0),
+            conv,
+            pad: binary.then_some(usize::from(c.m0)),
+        },
+        T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB | T_GEOMETRY | T_VECTOR => Dec::Blob {
+            prefix: c.m0 as u8,
+            conv: if c.real == T_GEOMETRY || c.real == T_VECTOR {
+                TextConv::Raw
+            } else {
+                conv
+            },
+        },
         T_JSON => Dec::Json { prefix: c.m0 as u8 },
-        T_ENUM => Dec::Enum { pack: c.m0 as u8, names: names.unwrap_or_default() },
-        T_SET => Dec::Set { pack: c.m0 as u8, names: names.unwrap_or_default() },
+        T_ENUM => Dec::Enum {
+            pack: c.m0 as u8,
+            names: names.unwrap_or_default(),
+        },
+        T_SET => Dec::Set {
+            pack: c.m0 as u8,
+            names: names.unwrap_or_default(),
+        },
         other => Dec::Unsupported { type_code: other },
     }
 }
 
 /// The [`ColumnKind`] a TABLE_MAP column implies (FULL metadata), matching what
 /// [`ColumnKind::from_information_schema`] derives for the same column.
-fn kind_for(c: &MapColumn, unsigned: bool, cs: Option<CharsetInfo>, values: Option<Vec<String>>) -> ColumnKind {
+fn kind_for(
+    c: &MapColumn,
+    unsigned: bool,
+    cs: Option<CharsetInfo>,
+    values: Option<Vec<String>>,
+) -> ColumnKind {
     let binary = cs.is_some_and(|c| c.binary);
     let maxlen = u64::from(cs.map_or(1, |c| c.maxlen.max(1)));
     match c.real {
-        T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG => ColumnKind::Integer { bytes: int_bytes(c.real), unsigned },
-        T_NEWDECIMAL | T_DECIMAL => ColumnKind::Decimal { precision: u32::from(c.m0), scale: u32::from(c.m1) },
+        T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG => ColumnKind::Integer {
+            bytes: int_bytes(c.real),
+            unsigned,
+        },
+        T_NEWDECIMAL | T_DECIMAL => ColumnKind::Decimal {
+            precision: u32::from(c.m0),
+            scale: u32::from(c.m1),
+        },
         T_FLOAT => ColumnKind::Float,
         T_DOUBLE => ColumnKind::Double,
         T_BIT => match bit_width(c) {
@@ -502,15 +638,23 @@ fn kind_for(c: &MapColumn, unsigned: bool, cs: Option<CharsetInfo>, values: Opti
         T_YEAR => ColumnKind::Year,
         T_VARCHAR | T_VAR_STRING | T_STRING => {
             if binary {
-                ColumnKind::Binary { length: u64::from(c.m0) }
+                ColumnKind::Binary {
+                    length: u64::from(c.m0),
+                }
             } else {
-                ColumnKind::String { length: u64::from(c.m0) / maxlen }
+                ColumnKind::String {
+                    length: u64::from(c.m0) / maxlen,
+                }
             }
         }
         T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB => match (binary, c.m0) {
-            (true, 1 | 2) => ColumnKind::Blob { length: blob_len(c.m0) },
+            (true, 1 | 2) => ColumnKind::Blob {
+                length: blob_len(c.m0),
+            },
             (true, _) => ColumnKind::LongBlob,
-            (false, 1 | 2) => ColumnKind::Text { length: blob_len(c.m0) },
+            (false, 1 | 2) => ColumnKind::Text {
+                length: blob_len(c.m0),
+            },
             (false, _) => ColumnKind::Clob,
         },
         T_JSON => ColumnKind::Json,
@@ -522,11 +666,18 @@ fn kind_for(c: &MapColumn, unsigned: bool, cs: Option<CharsetInfo>, values: Opti
 
 fn utf8_values(vals: &[Vec<u8>], cs: Option<CharsetInfo>) -> Vec<Vec<u8>> {
     let conv = cs.map_or(TextConv::Raw, |c| c.conv);
-    vals.iter().map(|v| super::charset::to_utf8(conv, v)).collect()
+    vals.iter()
+        .map(|v| super::charset::to_utf8(conv, v))
+        .collect()
 }
 
 /// Builds a table from FULL metadata alone.
-pub(crate) fn build_full(map: &RawTableMap, raw: &[u8], mariadb: bool, collations: &Collations) -> TableMeta {
+pub(crate) fn build_full(
+    map: &RawTableMap,
+    raw: &[u8],
+    mariadb: bool,
+    collations: &Collations,
+) -> TableMeta {
     let charsets = column_charsets(map, mariadb, collations);
     let mut signs = map.opt.signedness.iter().flatten().copied();
     let mut enums = map.opt.enum_values.iter().flatten();
@@ -537,7 +688,11 @@ pub(crate) fn build_full(map: &RawTableMap, raw: &[u8], mariadb: bool, collation
     let mut plan = Vec::with_capacity(map.columns.len());
     let mut problem = None;
     for (i, c) in map.columns.iter().enumerate() {
-        let unsigned = if is_numeric(c.real) { signs.next().unwrap_or(false) } else { false };
+        let unsigned = if is_numeric(c.real) {
+            signs.next().unwrap_or(false)
+        } else {
+            false
+        };
         let cs = charsets.get(i).copied().flatten();
         let raw_values = match c.real {
             T_ENUM => enums.next(),
@@ -545,14 +700,24 @@ pub(crate) fn build_full(map: &RawTableMap, raw: &[u8], mariadb: bool, collation
             _ => None,
         };
         let utf8 = raw_values.map(|v| Arc::new(utf8_values(v, cs)));
-        let values = utf8.as_ref().map(|v| v.iter().map(|x| String::from_utf8_lossy(x).into_owned()).collect());
+        let values = utf8.as_ref().map(|v| {
+            v.iter()
+                .map(|x| String::from_utf8_lossy(x).into_owned())
+                .collect()
+        });
         let dec = plan_for(c, unsigned, cs, utf8);
         if let Dec::Unsupported { type_code } = dec {
-            problem.get_or_insert(format!("column {} has binlog type {type_code}, which dmsrs cannot decode", i + 1));
+            problem.get_or_insert(format!(
+                "column {} has binlog type {type_code}, which dmsrs cannot decode",
+                i + 1
+            ));
         }
         plan.push(dec);
         columns.push(BinlogColumn {
-            name: names.get(i).cloned().unwrap_or_else(|| format!("@{}", i + 1)),
+            name: names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("@{}", i + 1)),
             kind: kind_for(c, unsigned, cs, values),
             nullable: c.nullable,
             is_primary_key: pk.contains(&(i as u64)),
@@ -573,8 +738,13 @@ pub(crate) fn build_full(map: &RawTableMap, raw: &[u8], mariadb: bool, collation
 fn compatible(c: &MapColumn, kind: &ColumnKind) -> bool {
     use ColumnKind as K;
     match kind {
-        K::Integer { bytes, .. } => matches!(c.real, T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG) && int_bytes(c.real) == *bytes,
-        K::Decimal { precision, scale } => c.real == T_NEWDECIMAL && u32::from(c.m0) == *precision && u32::from(c.m1) == *scale,
+        K::Integer { bytes, .. } => {
+            matches!(c.real, T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG)
+                && int_bytes(c.real) == *bytes
+        }
+        K::Decimal { precision, scale } => {
+            c.real == T_NEWDECIMAL && u32::from(c.m0) == *precision && u32::from(c.m1) == *scale
+        }
         K::Float => c.real == T_FLOAT,
         K::Double => c.real == T_DOUBLE,
         K::Boolean | K::Bits { .. } => c.real == T_BIT,
@@ -583,16 +753,38 @@ fn compatible(c: &MapColumn, kind: &ColumnKind) -> bool {
         K::Timestamp => matches!(c.real, T_TIMESTAMP | T_TIMESTAMP2),
         K::Time => matches!(c.real, T_TIME | T_TIME2),
         K::Year => c.real == T_YEAR,
-        K::String { .. } | K::Binary { .. } => matches!(c.real, T_VARCHAR | T_VAR_STRING | T_STRING),
+        K::String { .. } | K::Binary { .. } => {
+            matches!(c.real, T_VARCHAR | T_VAR_STRING | T_STRING)
+        }
         K::Enum(_) => c.real == T_ENUM,
         K::Set(_) => c.real == T_SET,
-        K::Text { .. } | K::Clob | K::Blob { .. } => matches!(c.real, T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB),
+        K::Text { .. } | K::Clob | K::Blob { .. } => {
+            matches!(c.real, T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB)
+        }
         K::Json => matches!(c.real, T_JSON | T_BLOB | T_LONG_BLOB),
         // Geometry, MariaDB UUID/INET and other types the information schema maps to LongBlob.
         K::LongBlob => !matches!(
             c.real,
-            T_TINY | T_SHORT | T_INT24 | T_LONG | T_LONGLONG | T_FLOAT | T_DOUBLE | T_NEWDECIMAL | T_DATE | T_NEWDATE
-                | T_DATETIME | T_DATETIME2 | T_TIMESTAMP | T_TIMESTAMP2 | T_TIME | T_TIME2 | T_YEAR | T_BIT | T_ENUM | T_SET
+            T_TINY
+                | T_SHORT
+                | T_INT24
+                | T_LONG
+                | T_LONGLONG
+                | T_FLOAT
+                | T_DOUBLE
+                | T_NEWDECIMAL
+                | T_DATE
+                | T_NEWDATE
+                | T_DATETIME
+                | T_DATETIME2
+                | T_TIMESTAMP
+                | T_TIMESTAMP2
+                | T_TIME
+                | T_TIME2
+                | T_YEAR
+                | T_BIT
+                | T_ENUM
+                | T_SET
         ),
     }
 }
@@ -631,7 +823,10 @@ pub(crate) fn build_with_schema(
         }
         let unsigned = if is_numeric(c.real) {
             // The signedness metadata (logged even with MINIMAL) wins; else the schema's.
-            signs.as_mut().and_then(Iterator::next).unwrap_or(s.unsigned)
+            signs
+                .as_mut()
+                .and_then(Iterator::next)
+                .unwrap_or(s.unsigned)
         } else {
             false
         };
@@ -639,12 +834,29 @@ pub(crate) fn build_with_schema(
             .get(i)
             .copied()
             .flatten()
-            .or_else(|| s.charset.as_deref().map(|n| CharsetInfo::from_name(n, None)))
-            .or_else(|| matches!(s.kind, ColumnKind::Binary { .. } | ColumnKind::Blob { .. } | ColumnKind::LongBlob).then_some(CharsetInfo::BINARY));
-        let names = s.values.as_ref().map(|v| Arc::new(v.iter().map(|x| x.as_bytes().to_vec()).collect()));
+            .or_else(|| {
+                s.charset
+                    .as_deref()
+                    .map(|n| CharsetInfo::from_name(n, None))
+            })
+            .or_else(|| {
+                matches!(
+                    s.kind,
+                    ColumnKind::Binary { .. } | ColumnKind::Blob { .. } | ColumnKind::LongBlob
+                )
+                .then_some(CharsetInfo::BINARY)
+            });
+        let names = s
+            .values
+            .as_ref()
+            .map(|v| Arc::new(v.iter().map(|x| x.as_bytes().to_vec()).collect()));
         let dec = plan_for(c, unsigned, cs, names);
         if let Dec::Unsupported { type_code } = dec {
-            problem.get_or_insert(format!("column {} ({}) has binlog type {type_code}, which dmsrs cannot decode", i + 1, s.name));
+            problem.get_or_insert(format!(
+                "column {} ({}) has binlog type {type_code}, which dmsrs cannot decode",
+                i + 1,
+                s.name
+            ));
         }
         plan.push(dec);
         columns.push(BinlogColumn {
@@ -674,25 +886,41 @@ mod tests {
     /// `p (id INT PRIMARY KEY, y YEAR, u INT UNSIGNED, g GEOMETRY, t TEXT latin1, v VARCHAR(10),
     /// e ENUM('A','b'), b BINARY(4), j JSON, s SET('x','y') latin1)` (database default latin1).
     const MARIADB_TME: &[u8] = &[
-        0x12, 0, 0, 0, 0, 0, 0x01, 0, 0x0a, b'd', b'm', b's', b'_', b's', b'a', b'm', b'p', b'l', b'e', 0, 0x01, b'p', 0,
-        0x0a, 0x03, 0x0d, 0x03, 0xff, 0xfc, 0x0f, 0xfe, 0xfe, 0xfc, 0xfe, 0x0b, 0x04, 0x02, 0x0a, 0x00, 0xf7, 0x01,
-        0xfe, 0x04, 0x04, 0xf8, 0x01, 0xfe, 0x03, 0x01, 0x01, 0x60, 0x03, 0x05, 0x3f, 0x08, 0x08, 0x3f, 0x2e, 0x07,
-        0x01, 0x00, 0x04, 0x15, 0x02, b'i', b'd', 0x01, b'y', 0x01, b'u', 0x01, b'g', 0x01, b't', 0x01, b'v', 0x01,
-        b'e', 0x01, b'b', 0x01, b'j', 0x01, b's', 0x0a, 0x01, 0x08, 0x05, 0x05, 0x02, 0x01, b'x', 0x01, b'y', 0x06,
-        0x05, 0x02, 0x01, b'A', 0x01, b'b', 0x08, 0x01, 0x00,
+        0x12, 0, 0, 0, 0, 0, 0x01, 0, 0x0a, b'd', b'm', b's', b'_', b's', b'a', b'm', b'p', b'l',
+        b'e', 0, 0x01, b'p', 0, 0x0a, 0x03, 0x0d, 0x03, 0xff, 0xfc, 0x0f, 0xfe, 0xfe, 0xfc, 0xfe,
+        0x0b, 0x04, 0x02, 0x0a, 0x00, 0xf7, 0x01, 0xfe, 0x04, 0x04, 0xf8, 0x01, 0xfe, 0x03, 0x01,
+        0x01, 0x60, 0x03, 0x05, 0x3f, 0x08, 0x08, 0x3f, 0x2e, 0x07, 0x01, 0x00, 0x04, 0x15, 0x02,
+        b'i', b'd', 0x01, b'y', 0x01, b'u', 0x01, b'g', 0x01, b't', 0x01, b'v', 0x01, b'e', 0x01,
+        b'b', 0x01, b'j', 0x01, b's', 0x0a, 0x01, 0x08, 0x05, 0x05, 0x02, 0x01, b'x', 0x01, b'y',
+        0x06, 0x05, 0x02, 0x01, b'A', 0x01, b'b', 0x08, 0x01, 0x00,
     ];
 
     #[test]
     fn parses_mariadb_full_metadata() {
         let map = parse_table_map(MARIADB_TME, 6).unwrap();
-        assert_eq!((map.table_id, map.schema.as_str(), map.table.as_str()), (18, "dms_sample", "p"));
+        assert_eq!(
+            (map.table_id, map.schema.as_str(), map.table.as_str()),
+            (18, "dms_sample", "p")
+        );
         assert!(has_full_metadata(&map));
         let t = build_full(&map, MARIADB_TME, true, &Collations::default());
         let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["id", "y", "u", "g", "t", "v", "e", "b", "j", "s"]);
         let k: Vec<&ColumnKind> = t.columns.iter().map(|c| &c.kind).collect();
-        assert_eq!(k[0], &ColumnKind::Integer { bytes: 4, unsigned: false });
-        assert_eq!(k[2], &ColumnKind::Integer { bytes: 4, unsigned: true });
+        assert_eq!(
+            k[0],
+            &ColumnKind::Integer {
+                bytes: 4,
+                unsigned: false
+            }
+        );
+        assert_eq!(
+            k[2],
+            &ColumnKind::Integer {
+                bytes: 4,
+                unsigned: true
+            }
+        );
         assert_eq!(k[3], &ColumnKind::LongBlob);
         assert_eq!(k[4], &ColumnKind::Text { length: 65_535 });
         assert_eq!(k[5], &ColumnKind::String { length: 10 });
@@ -703,9 +931,28 @@ mod tests {
         assert!(t.columns[0].is_primary_key && !t.columns[1].is_primary_key);
         assert!(!t.columns[0].nullable && t.columns[1].nullable);
         // GEOMETRY counts as a character column on MariaDB: t is latin1, b binary, j utf8mb4.
-        assert!(matches!(t.plan[4], Dec::Blob { prefix: 2, conv: TextConv::Latin1 }));
-        assert!(matches!(t.plan[7], Dec::Str { prefix: 1, conv: TextConv::Raw, pad: Some(4) }));
-        assert!(matches!(t.plan[8], Dec::Blob { prefix: 4, conv: TextConv::Raw }));
+        assert!(matches!(
+            t.plan[4],
+            Dec::Blob {
+                prefix: 2,
+                conv: TextConv::Latin1
+            }
+        ));
+        assert!(matches!(
+            t.plan[7],
+            Dec::Str {
+                prefix: 1,
+                conv: TextConv::Raw,
+                pad: Some(4)
+            }
+        ));
+        assert!(matches!(
+            t.plan[8],
+            Dec::Blob {
+                prefix: 4,
+                conv: TextConv::Raw
+            }
+        ));
         assert!(t.problem.is_none());
     }
 
@@ -716,6 +963,22 @@ mod tests {
             let _ = parse_table_map(&MARIADB_TME[..n], 6);
         }
         assert!(parse_table_map(&MARIADB_TME[..20], 6).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn table_maps_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300), flip in 0usize..120, byte in proptest::num::u8::ANY) {
+            let _ = parse_table_map(&data, 6);
+            // Mutations of a real table map exercise the deeper paths.
+            let mut real = MARIADB_TME.to_vec();
+            if flip < real.len() {
+                real[flip] = byte;
+            }
+            if let Some(map) = parse_table_map(&real, 6) {
+                let _ = build_full(&map, &real, true, &Collations::default());
+                let _ = build_full(&map, &real, false, &Collations::default());
+            }
+        }
     }
 
     #[test]
