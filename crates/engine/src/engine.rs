@@ -358,6 +358,7 @@ impl ReplicationService for EmbeddedEngine {
             stats: TaskStats::default(),
         };
         let entry = Arc::new(TaskEntry::new(task.clone()));
+        *lock(&entry.cdc_start_time) = input.cdc_start_time;
         tasks.insert(arn, entry);
         // The API answers `creating`; the task is `ready` on the next describe, as on DMS.
         Ok(ReplicationTask {
@@ -368,6 +369,15 @@ impl ReplicationService for EmbeddedEngine {
 
     async fn start_task(&self, input: StartTask) -> Result<ReplicationTask> {
         let entry = self.entry(&input.arn)?;
+        // A task created again with the same ResourceIdentifier (after the engine restarted)
+        // has run before when its checkpoint survived: it may resume.
+        let has_checkpoint = input.start_type != StartType::StartReplication
+            && self
+                .inner
+                .checkpoints
+                .load(resource_id(&input.arn))
+                .await?
+                .is_some();
         let mut run = lock(&entry.run);
         let status = entry.snapshot().status;
         if !matches!(
@@ -379,7 +389,10 @@ impl ReplicationService for EmbeddedEngine {
                 input.arn
             )));
         }
-        if status == TaskStatus::Ready && input.start_type != StartType::StartReplication {
+        if status == TaskStatus::Ready
+            && input.start_type != StartType::StartReplication
+            && !has_checkpoint
+        {
             return Err(DmsError::InvalidResourceState(format!(
                 "replication task {} has never run: start it with start-replication",
                 input.arn
@@ -401,12 +414,18 @@ impl ReplicationService for EmbeddedEngine {
             t.stats.fresh_start_date.get_or_insert(now);
             if let Some(p) = &input.cdc_start_position {
                 t.cdc_start_position = Some(p.clone());
+            } else if input.cdc_start_time.is_some() {
+                // The newer of the two start settings counts.
+                t.cdc_start_position = None;
             }
             if let Some(p) = &input.cdc_stop_position {
                 t.cdc_stop_position = Some(p.clone());
             }
             t.clone()
         });
+        if input.cdc_start_position.is_some() || input.cdc_start_time.is_some() {
+            *lock(&entry.cdc_start_time) = input.cdc_start_time;
+        }
         let cancel = Arc::new(Cancel::default());
         let engine = self.clone();
         let e2 = Arc::clone(&entry);
@@ -578,7 +597,19 @@ impl EmbeddedEngine {
             .map(|(i, _)| (i.schema.clone(), i.name.clone()))
             .collect();
 
-        if task.migration_type.has_full_load() {
+        // full-load-and-cdc resumed after its full load finished (CDC saved a checkpoint):
+        // CDC continues from the checkpoint, tables are not loaded again.
+        let task_id = resource_id(&task.arn);
+        let cdc_resumes = task.migration_type == MigrationType::FullLoadAndCdc
+            && start.start_type == StartType::ResumeProcessing
+            && self.inner.checkpoints.load(task_id).await?.is_some();
+        if task.migration_type.has_full_load() && !cdc_resumes {
+            if task.migration_type.has_cdc() {
+                // A checkpoint from before this load must not survive it: if the task dies
+                // during the load, resume-processing loads again instead of resuming CDC over
+                // a half-loaded target.
+                self.inner.checkpoints.clear(task_id).await?;
+            }
             let reload = start.start_type != StartType::ResumeProcessing;
             entry.register_tables(&names, table_state::BEFORE_LOAD, reload);
             entry.update(|t| {

@@ -50,6 +50,9 @@ pub struct TaskEntry {
     pub(crate) task: Mutex<ReplicationTask>,
     pub(crate) tables: Mutex<BTreeMap<(String, String), TableStatistics>>,
     pub(crate) run: Mutex<Option<RunHandle>>,
+    /// `CdcStartTime` of the task (given at create or at the last start); `ReplicationTask`
+    /// has no field for it.
+    pub(crate) cdc_start_time: Mutex<Option<SystemTime>>,
 }
 
 /// A running task's handle.
@@ -65,6 +68,7 @@ impl TaskEntry {
             task: Mutex::new(task),
             tables: Mutex::new(BTreeMap::new()),
             run: Mutex::new(None),
+            cdc_start_time: Mutex::new(None),
         }
     }
 
@@ -143,11 +147,8 @@ impl TaskEntry {
         st.tables_loading = loading;
         st.tables_queued = queued;
         st.tables_errored = errored;
-        st.full_load_progress_percent = if total == 0 {
-            100
-        } else {
-            (loaded + errored) * 100 / total
-        };
+        st.full_load_progress_percent =
+            ((loaded + errored) * 100).checked_div(total).unwrap_or(100);
         if let Some(start) = st.start_date {
             st.elapsed_time_millis = SystemTime::now()
                 .duration_since(start)

@@ -3,7 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use dmsrs_codec::{Record, decode};
-use dmsrs_engine::{EmbeddedEngine, EngineConfig, StreamTargets};
+use dmsrs_engine::{
+    CheckpointStore, EmbeddedEngine, EngineConfig, MemoryCheckpoints, StreamTargets,
+};
 use dmsrs_secrets::{MemorySecrets, SecretString, dms_secret_json};
 use dmsrs_streams::{InRecord, MemoryStream};
 use dmsrs_tasks::{
@@ -120,54 +122,49 @@ impl Harness {
     }
 
     pub async fn with_db(db: MariaDbServer, kinesis: KinesisSettings) -> Harness {
-        let stream = MemoryStream::new("target");
-        let targets = StreamTargets::new();
-        targets.register(kinesis.stream_arn.clone(), Arc::new(stream.writer()));
-        let secrets = MemorySecrets::new();
-        secrets.put(
-            SECRET,
-            dms_secret_json(
-                db.host(),
-                db.port(),
-                db.user(),
-                &SecretString::new(db.password()),
-                "dms_sample",
-            ),
-        );
-        let engine = EmbeddedEngine::new(
-            EngineConfig::default(),
-            Arc::new(secrets.clone()),
-            Arc::new(targets),
-        );
-        let src = engine
-            .create_endpoint(CreateEndpoint {
-                identifier: "source".into(),
-                endpoint_type: EndpointType::Source,
-                engine_name: "mariadb".into(),
-                settings: EndpointSettings::MySql(MySqlSettings {
-                    secrets_manager_secret_id: Some(SECRET.into()),
-                    ..Default::default()
-                }),
-            })
-            .await
-            .unwrap();
-        let dst = engine
-            .create_endpoint(CreateEndpoint {
-                identifier: "target".into(),
-                endpoint_type: EndpointType::Target,
-                engine_name: "kinesis".into(),
-                settings: EndpointSettings::Kinesis(kinesis),
-            })
-            .await
-            .unwrap();
+        Self::with_parts(
+            db,
+            MemoryStream::new("target"),
+            kinesis,
+            Arc::new(MemoryCheckpoints::default()),
+        )
+        .await
+    }
+
+    /// A harness over a given stream and checkpoint store.
+    pub async fn with_parts(
+        db: MariaDbServer,
+        stream: MemoryStream,
+        kinesis: KinesisSettings,
+        checkpoints: Arc<dyn CheckpointStore>,
+    ) -> Harness {
+        let parts = EngineParts::new(&db, &stream, kinesis, checkpoints).await;
         Harness {
             db,
             stream,
-            engine,
-            secrets,
-            source_arn: src.arn,
-            target_arn: dst.arn,
+            engine: parts.engine,
+            secrets: parts.secrets,
+            source_arn: parts.source_arn,
+            target_arn: parts.target_arn,
         }
+    }
+
+    /// A CreateTask for this harness's endpoints (no positions, generated resource id).
+    pub fn create_input(
+        &self,
+        id: &str,
+        mt: MigrationType,
+        mappings: String,
+        settings: &str,
+    ) -> CreateTask {
+        create_input(
+            &self.source_arn,
+            &self.target_arn,
+            id,
+            mt,
+            mappings,
+            settings,
+        )
     }
 
     pub fn sql(&self, sql: &str) {
@@ -257,4 +254,98 @@ pub fn ops(records: &[(InRecord, Record)]) -> Vec<String> {
         .iter()
         .map(|(_, r)| format!("{} {}", r.metadata.operation, r.metadata.table_name))
         .collect()
+}
+
+/// An engine wired to a MariaDB and a memory stream, with its two endpoints: what a
+/// restart of the engine's process builds again.
+pub struct EngineParts {
+    pub engine: EmbeddedEngine,
+    pub secrets: MemorySecrets,
+    pub source_arn: String,
+    pub target_arn: String,
+}
+
+impl EngineParts {
+    pub async fn new(
+        db: &MariaDbServer,
+        stream: &MemoryStream,
+        kinesis: KinesisSettings,
+        checkpoints: Arc<dyn CheckpointStore>,
+    ) -> EngineParts {
+        let targets = StreamTargets::new();
+        targets.register(kinesis.stream_arn.clone(), Arc::new(stream.writer()));
+        let secrets = MemorySecrets::new();
+        secrets.put(
+            SECRET,
+            dms_secret_json(
+                db.host(),
+                db.port(),
+                db.user(),
+                &SecretString::new(db.password()),
+                "dms_sample",
+            ),
+        );
+        let engine = EmbeddedEngine::with_checkpoints(
+            EngineConfig::default(),
+            Arc::new(secrets.clone()),
+            Arc::new(targets),
+            checkpoints,
+        );
+        let src = engine
+            .create_endpoint(CreateEndpoint {
+                identifier: "source".into(),
+                endpoint_type: EndpointType::Source,
+                engine_name: "mariadb".into(),
+                settings: EndpointSettings::MySql(MySqlSettings {
+                    secrets_manager_secret_id: Some(SECRET.into()),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+        let dst = engine
+            .create_endpoint(CreateEndpoint {
+                identifier: "target".into(),
+                endpoint_type: EndpointType::Target,
+                engine_name: "kinesis".into(),
+                settings: EndpointSettings::Kinesis(kinesis),
+            })
+            .await
+            .unwrap();
+        EngineParts {
+            engine,
+            secrets,
+            source_arn: src.arn,
+            target_arn: dst.arn,
+        }
+    }
+}
+
+/// A CreateTask over the given endpoints (no positions, generated resource id).
+pub fn create_input(
+    source_arn: &str,
+    target_arn: &str,
+    id: &str,
+    mt: MigrationType,
+    mappings: String,
+    settings: &str,
+) -> CreateTask {
+    CreateTask {
+        identifier: id.into(),
+        source_endpoint_arn: source_arn.into(),
+        target_endpoint_arn: target_arn.into(),
+        replication_instance_arn: "arn:aws:dms:us-east-1:000000000000:rep:LOCAL".into(),
+        migration_type: mt,
+        table_mappings: mappings,
+        settings: Some(settings.into()),
+        cdc_start_position: None,
+        cdc_start_time: None,
+        cdc_stop_position: None,
+        resource_identifier: None,
+    }
+}
+
+/// An integer column of a record's `data`.
+pub fn data_i64(r: &Record, column: &str) -> Option<i64> {
+    r.data.as_ref()?.get(column)?.as_number()?.as_i64()
 }
