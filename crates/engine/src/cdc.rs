@@ -12,7 +12,12 @@
 //! * after a crash or restart the task resumes at the checkpoint: nothing is lost, records
 //!   written after the checkpoint may arrive again (at-least-once);
 //! * a lost source connection is retried with backoff from the checkpoint; a purged binlog
-//!   fails the task with [`EngineError::BinlogPurged`].
+//!   fails the task with [`EngineError::BinlogPurged`];
+//! * the start is `CdcStartPosition` (`file:pos`, `checkpoint:V1#...` or a date), else
+//!   `CdcStartTime` (read from the newest binlog file opened before that time, skipping
+//!   transactions older than it), else the checkpoint (resume-processing), else the position
+//!   taken before full load, else the current end of the binlog; `CdcStopPosition`
+//!   (`server_time:` / `commit_time:`) stops the task by itself.
 
 use crate::binlog::{
     AlterOp, BinlogColumn, BinlogError, BinlogPosition, BinlogReader, ChangeEvent, DdlChange, ReaderOptions, RowKind,
@@ -41,6 +46,8 @@ const CHANNEL_EVENTS: usize = 64;
 const MAX_BATCH_RECORDS: usize = 500;
 /// How often the checkpoint is saved while changes flow.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// First wait before reconnecting to the source (doubled per failed attempt, up to 10 s).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The replica `server_id` a task reads the binlog with: distinct per task (a hash of its
 /// id), never 0.
@@ -109,6 +116,116 @@ fn parse_datetime(s: &str) -> Option<u32> {
     u32::try_from(days * 86_400 + h * 3600 + mi * 60 + sec).ok()
 }
 
+/// Where an explicit CDC start points.
+#[derive(Clone, Debug, PartialEq)]
+enum CdcStart {
+    /// A binlog position (`file:pos` or a `checkpoint:V1#...` string).
+    Position(BinlogPosition),
+    /// `CdcStartTime`, or a `CdcStartPosition` in date form (epoch seconds, UTC).
+    Time(u32),
+}
+
+/// A `CdcStartPosition`: the date form (`2018-03-08T12:12:12`, UTC), the native `file:pos`
+/// form, or a `checkpoint:V1#...` string.
+fn parse_cdc_start(s: &str) -> Result<CdcStart> {
+    if let Some(t) = parse_datetime(s) {
+        return Ok(CdcStart::Time(t));
+    }
+    let (file, pos) = parse_start_position(s)?;
+    Ok(CdcStart::Position(BinlogPosition::new(file, pos)))
+}
+
+/// Whole seconds since the epoch (binlog timestamps have that resolution; a time inside a
+/// second includes the transactions of that second).
+fn epoch_secs(t: SystemTime) -> u32 {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    u32::try_from(secs).unwrap_or(u32::MAX)
+}
+
+/// The binlog file to read from for `CdcStartTime` `t`: the newest binlog file created
+/// before `t` (the timestamp of its FORMAT_DESCRIPTION event, written when the server opened
+/// it), read from its start; the caller skips the transactions older than `t`. Every event
+/// of the files before it is older than `t` (it was written before that file was opened).
+/// When no file is older than `t`, the oldest file if it is the first binlog ever
+/// (`.000001`: nothing older was purged), else [`EngineError::BinlogPurged`].
+async fn position_for_time(source: &SourceConfig, probe_server_id: u32, t: u32) -> Result<BinlogPosition> {
+    use mysql_async::prelude::Queryable;
+    let mut conn = source.connect().await?;
+    let logs: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
+    let _ = conn.disconnect().await;
+    let files: Vec<String> = logs.iter().filter_map(|r| r.get_opt::<String, _>(0).and_then(|v| v.ok())).collect();
+    let Some(oldest) = files.first().cloned() else {
+        return Err(EngineError::Source {
+            message: "binary logging is off on the source: start it with log_bin (and binlog_format=ROW, binlog_row_image=FULL)"
+                .into(),
+            retryable: false,
+        });
+    };
+    // Files are opened one after the other: "created before t" holds for a prefix of the
+    // list. Binary search for its last file. (Strictly before: a file opened in the very
+    // second `t` may follow transactions of that second in the file before it.)
+    let (mut lo, mut hi) = (0, files.len());
+    let mut oldest_start = None;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let created = first_event_time(source, probe_server_id, &files[mid]).await?;
+        debug!(file = %files[mid], created, cdc_start_time = t, "binlog file start time");
+        if mid == 0 {
+            oldest_start = Some(created);
+        }
+        if created < t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if let Some(file) = lo.checked_sub(1).and_then(|i| files.get(i)) {
+        return Ok(BinlogPosition::new(file.clone(), 4));
+    }
+    if oldest.rsplit('.').next().and_then(|n| n.parse::<u64>().ok()) == Some(1) {
+        return Ok(BinlogPosition::new(oldest, 4));
+    }
+    Err(EngineError::BinlogPurged {
+        position: format!(
+            "for CdcStartTime {} (the oldest binlog on the source, {oldest}, starts at {})",
+            commit_timestamp(t),
+            commit_timestamp(oldest_start.unwrap_or(0))
+        ),
+    })
+}
+
+/// The creation time of a binlog file: the timestamp of its FORMAT_DESCRIPTION event.
+async fn first_event_time(source: &SourceConfig, probe_server_id: u32, file: &str) -> Result<u32> {
+    use futures::StreamExt;
+    use mysql_async::BinlogStreamRequest;
+    const FORMAT_DESCRIPTION: u8 = 15;
+    let err = |e: mysql_async::Error| -> EngineError { binlog_err(BinlogError::from_mysql(e, &BinlogPosition::new(file, 4))) };
+    let conn = mysql_async::Conn::new(SourceConfig { database: None, ..source.clone() }.opts()).await.map_err(err)?;
+    let request = BinlogStreamRequest::new(probe_server_id).with_filename(file.as_bytes()).with_pos(4u64).with_non_blocking();
+    let mut stream = conn.get_binlog_stream(request).await.map_err(err)?;
+    let mut found = None;
+    // The stream opens with an artificial ROTATE, then the file's FORMAT_DESCRIPTION.
+    for _ in 0..4 {
+        match tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
+            Ok(Some(Ok(ev))) => {
+                let h = ev.header();
+                if h.event_type_raw() == FORMAT_DESCRIPTION && h.timestamp() != 0 {
+                    found = Some(h.timestamp());
+                    break;
+                }
+            }
+            Ok(Some(Err(e))) => return Err(err(e)),
+            Ok(None) => break,
+            Err(_) => break,
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.close()).await;
+    found.ok_or_else(|| EngineError::Source {
+        message: format!("cannot read the start time of binlog file {file} for CdcStartTime"),
+        retryable: true,
+    })
+}
+
 /// A stable, increasing transaction id from the transaction's start position: the binlog
 /// file's sequence number in the high bits, the byte position in the low 32 bits. The same
 /// transaction gets the same id after a restart, so consumers can deduplicate.
@@ -144,6 +261,14 @@ struct Capture {
     saved_at: std::time::Instant,
     alter_ops: bool,
     stop_at: Option<StopAt>,
+    /// `CdcStartTime` (epoch seconds) until the first transaction at or after it: older
+    /// transactions and statements are skipped.
+    skip_before: Option<u32>,
+    /// The open transaction is older than `CdcStartTime`: its rows are skipped.
+    skip_txn: bool,
+    /// Sink position at the start of the open transaction (to drop its records when the
+    /// connection is lost before its commit).
+    txn_mark: Option<u64>,
 }
 
 /// Runs CDC until the task is stopped (or reaches `CdcStopPosition`); returns the stop reason.
@@ -155,14 +280,34 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
     let stored = ctx.checkpoints.load(&task_id).await?;
     let stop_at = ctx.task.cdc_stop_position.as_deref().map(parse_stop).transpose()?;
 
-    // Where to start: an explicit CdcStartPosition, else the checkpoint (resume-processing),
-    // else the position taken before full load, else the end of the binlog now.
-    let explicit = ctx.start.cdc_start_position.clone().or_else(|| {
-        (ctx.start.start_type == StartType::StartReplication).then(|| ctx.task.cdc_start_position.clone()).flatten()
-    });
-    let start = if let Some(p) = explicit {
-        let (file, pos) = parse_start_position(&p)?;
-        Some(BinlogPosition::new(file, pos))
+    // Where to start: an explicit CdcStartPosition or CdcStartTime (given to this start, or
+    // to the task for start-replication), else the checkpoint (resume-processing), else the
+    // position taken before full load, else the end of the binlog now.
+    let task_start_time = *crate::runtime::lock(&ctx.entry.cdc_start_time);
+    let explicit = match (&ctx.start.cdc_start_position, ctx.start.cdc_start_time) {
+        (Some(p), _) => Some(parse_cdc_start(p)?),
+        (None, Some(t)) => Some(CdcStart::Time(epoch_secs(t))),
+        (None, None) if ctx.start.start_type == StartType::StartReplication => {
+            match (&ctx.task.cdc_start_position, task_start_time) {
+                (Some(p), _) => Some(parse_cdc_start(p)?),
+                (None, Some(t)) => Some(CdcStart::Time(epoch_secs(t))),
+                (None, None) => None,
+            }
+        }
+        (None, None) => None,
+    };
+    let mut skip_before = None;
+    let start = if let Some(explicit) = explicit {
+        match explicit {
+            CdcStart::Position(p) => Some(p),
+            CdcStart::Time(t) => {
+                let probe_id = replica_server_id(ctx.engine_cfg.replica_server_id_base, &task_id).wrapping_add(1);
+                let p = position_for_time(&ctx.source, probe_id, t).await?;
+                info!(task = %ctx.task.identifier, cdc_start_time = t, position = %p, "CdcStartTime: reading from this binlog file, skipping older transactions");
+                skip_before = Some(t);
+                Some(p)
+            }
+        }
     } else if let (StartType::ResumeProcessing, Some(cp)) = (ctx.start.start_type, &stored) {
         Some(BinlogPosition { file: cp.file.clone(), pos: cp.pos, gtid: cp.gtid.clone() })
     } else if let Some((file, pos)) = &ctx.snapshot_position {
@@ -192,6 +337,9 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
         saved_at: std::time::Instant::now(),
         alter_ops: ctx.target.kinesis.include_table_alter_operations,
         stop_at,
+        skip_before,
+        skip_txn: false,
+        txn_mark: None,
         ctx,
     };
 
@@ -207,14 +355,20 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
     cap.ctx.entry.set_status(TaskStatus::Running);
     cap.save_checkpoint().await?;
 
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = FIRST_BACKOFF;
     loop {
+        let resumed_at = cap.resume.clone();
         match cap.stream().await {
             Ok(reason) => {
                 cap.finish().await?;
                 return Ok(reason);
             }
             Err(EngineError::Source { message, retryable: true }) if !cap.ctx.cancel.is_cancelled() => {
+                if cap.resume != resumed_at {
+                    // The connection carried changes: this is a new outage, not the same
+                    // one going on.
+                    backoff = FIRST_BACKOFF;
+                }
                 warn!(task = %cap.ctx.task.identifier, %message, retry_in = ?backoff, "source connection lost; resuming from the checkpoint");
                 cap.reset_to_checkpoint();
                 tokio::select! {
@@ -297,10 +451,15 @@ impl Capture {
                 {
                     return Ok(Some(stop_reason::STOPPED_AT_SERVER_TIME));
                 }
+                self.skip_txn = self.before_start_time(timestamp);
+                self.txn_mark = Some(self.sink.mark());
                 self.txn = Some(Txn { id: transaction_id(&position), begin: position, timestamp, records: 0 });
             }
             ChangeEvent::Rows { schema, table, columns, kind, rows, position, timestamp } => {
-                self.rows(&schema, &table, &columns, kind, rows, &position, timestamp).await?;
+                let skip = if self.txn.is_some() { self.skip_txn } else { self.before_start_time(timestamp) };
+                if !skip {
+                    self.rows(&schema, &table, &columns, kind, rows, &position, timestamp).await?;
+                }
             }
             ChangeEvent::Commit { position, timestamp, .. } => {
                 self.end_txn(position);
@@ -317,7 +476,10 @@ impl Capture {
                 {
                     return Ok(Some(stop_reason::STOPPED_AT_SERVER_TIME));
                 }
-                self.ddl(&schema, &query).await?;
+                let skip = if self.txn.is_some() { self.skip_txn } else { self.before_start_time(timestamp) };
+                if !skip {
+                    self.ddl(&schema, &query).await?;
+                }
                 if self.txn.is_none() {
                     self.resume = position;
                 }
@@ -331,7 +493,22 @@ impl Capture {
         Ok(None)
     }
 
+    /// True while `CdcStartTime` is not reached: for an event (or transaction) at `timestamp`
+    /// that is older than it. The first one at or after it ends the skipping.
+    fn before_start_time(&mut self, timestamp: u32) -> bool {
+        match self.skip_before {
+            Some(t) if timestamp < t => true,
+            Some(_) => {
+                self.skip_before = None;
+                false
+            }
+            None => false,
+        }
+    }
+
     fn end_txn(&mut self, position: BinlogPosition) {
+        self.skip_txn = false;
+        self.txn_mark = None;
         if let Some(t) = self.txn.take()
             && t.records > 0
         {
@@ -341,7 +518,7 @@ impl Capture {
     }
 
     /// The encoder for rows described by `columns` (re-planned when the table changed).
-    async fn encoder(&mut self, schema: &str, table: &str, columns: &[BinlogColumn]) -> Result<Option<Arc<TableEncoder>>> {
+    fn encoder(&mut self, schema: &str, table: &str, columns: &[BinlogColumn]) -> Result<Option<Arc<TableEncoder>>> {
         let cols: Vec<ColumnInfo> = columns
             .iter()
             .map(|c| ColumnInfo {
@@ -382,7 +559,7 @@ impl Capture {
         position: &BinlogPosition,
         timestamp: u32,
     ) -> Result<()> {
-        let Some(enc) = self.encoder(schema, table, columns).await? else { return Ok(()) };
+        let Some(enc) = self.encoder(schema, table, columns)? else { return Ok(()) };
         if self.txn.is_none() {
             // Rows outside BEGIN..COMMIT (a non-transactional statement on some servers).
             self.txn = Some(Txn { id: transaction_id(position), begin: position.clone(), timestamp, records: 0 });
@@ -392,24 +569,27 @@ impl Capture {
             RowKind::Update => (Operation::Update, rows.len() as u64),
             RowKind::Delete => (Operation::Delete, rows.len() as u64),
         };
+        // Everything but the record id is the same for every row of the event: built once.
+        let Some(txn) = self.txn.as_ref() else { return Ok(()) };
+        let mut meta = TxnMeta {
+            transaction_id: txn.id,
+            record_id: txn.records,
+            prev_transaction_id: self.prev.map(|p| p.0),
+            prev_record_id: self.prev.map(|p| p.1),
+            commit_timestamp: commit_timestamp(txn.timestamp),
+            stream_position: format!(
+                "{f}:{p}:0:{p}:{id}:{bf}:{bp}",
+                f = position.file,
+                p = position.pos,
+                id = txn.id,
+                bf = txn.begin.file,
+                bp = txn.begin.pos
+            ),
+        };
         for row in rows {
             let Some(txn) = self.txn.as_mut() else { break };
             txn.records += 1;
-            let meta = TxnMeta {
-                transaction_id: txn.id,
-                record_id: txn.records,
-                prev_transaction_id: self.prev.map(|p| p.0),
-                prev_record_id: self.prev.map(|p| p.1),
-                commit_timestamp: commit_timestamp(txn.timestamp),
-                stream_position: format!(
-                    "{f}:{p}:0:{p}:{id}:{bf}:{bp}",
-                    f = position.file,
-                    p = position.pos,
-                    id = txn.id,
-                    bf = txn.begin.file,
-                    bp = txn.begin.pos
-                ),
-            };
+            meta.record_id = txn.records;
             let after = row.after.map(|v| enc.render_row(v));
             let before = row.before.map(|v| enc.render_row(v));
             let (data, bi) = match op {
@@ -612,6 +792,12 @@ impl Capture {
     /// last finished one (its records may be written again).
     fn reset_to_checkpoint(&mut self) {
         self.txn = None;
+        self.skip_txn = false;
+        // Records of the unfinished transaction not written yet would be written twice (it
+        // is read again from its start): drop them.
+        if let Some(mark) = self.txn_mark.take() {
+            self.sink.discard_since(mark);
+        }
     }
 
     /// Writes what is left and checkpoints (on stop).
@@ -641,6 +827,21 @@ mod tests {
         assert!(matches!(parse_stop("commit_time:2018-02-09T12:12:12"), Ok(StopAt::CommitTime(_))));
         assert!(parse_stop("later").is_err());
         assert!(parse_stop("server_time:yesterday").is_err());
+    }
+
+    #[test]
+    fn start_positions_in_every_form() {
+        assert_eq!(parse_cdc_start("2018-03-08T12:12:12").ok(), Some(CdcStart::Time(1_520_511_132)));
+        assert_eq!(
+            parse_cdc_start("mysql-bin-changelog.000024:373").ok(),
+            Some(CdcStart::Position(BinlogPosition::new("mysql-bin-changelog.000024", 373)))
+        );
+        assert_eq!(
+            parse_cdc_start("checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3").ok(),
+            Some(CdcStart::Position(BinlogPosition::new("mysql-bin.000002", 1876)))
+        );
+        assert!(parse_cdc_start("yesterday").is_err());
+        assert_eq!(epoch_secs(SystemTime::UNIX_EPOCH + Duration::from_millis(1_520_511_132_999)), 1_520_511_132);
     }
 
     #[test]

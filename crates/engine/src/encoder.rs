@@ -84,8 +84,11 @@ pub struct TableEncoder {
     table_def: TableDef,
     /// The source columns the encoder was built for.
     source_columns: Vec<crate::source::ColumnInfo>,
-    /// Size of the last record written: the next record's buffer starts this large.
-    size_hint: std::sync::atomic::AtomicUsize,
+    /// Size of the last record written, by kind (0 inserts and loads, 1 updates, 2 deletes
+    /// and the rest): the next record's buffer starts this large.
+    size_hint: [std::sync::atomic::AtomicUsize; 3],
+    /// `schema.table` partition key (built once: most CDC records use it).
+    schema_table_key: String,
 }
 
 impl TableEncoder {
@@ -152,13 +155,14 @@ impl TableEncoder {
         };
         TableEncoder {
             target,
-            plan,
             kinds,
             emit,
             source_names,
             table_def,
             source_columns: info.columns.clone(),
-            size_hint: 512.into(),
+            size_hint: [512.into(), 512.into(), 512.into()],
+            schema_table_key: partition::schema_table_key(&plan.target_schema, &plan.target_table),
+            plan,
         }
     }
 
@@ -301,9 +305,13 @@ impl TableEncoder {
             commit_timestamp: with_details.map(|x| x.commit_timestamp.as_str()),
             stream_position: with_details.map(|x| x.stream_position.as_str()),
         };
-        let mut bytes =
-            Vec::with_capacity(self.size_hint.load(std::sync::atomic::Ordering::Relaxed) + 64);
-        let before_fields = match (&t.before_image, before) {
+        let hint = &self.size_hint[match op {
+            Operation::Update => 1,
+            Operation::Delete => 2,
+            _ => 0,
+        }];
+        let mut bytes = Vec::with_capacity(hint.load(std::sync::atomic::Ordering::Relaxed) + 64);
+        let before_image = || match (&t.before_image, before) {
             (Some((field, filter)), Some(b)) if op == Operation::Update => {
                 Some((field.as_str(), self.before_image(b, *filter, include_null)))
             }
@@ -313,7 +321,7 @@ impl TableEncoder {
             let doc: Fields = data.map(|(k, v)| (k.to_owned(), v.clone())).collect();
             let mut wrapped = Fields::with_capacity(1);
             wrapped.push("_doc", Value::Object(doc));
-            let bi = before_fields.as_ref().map(|(f, b)| (*f, b.iter()));
+            let bi = before_image();
             encode_data_into(
                 t.kinesis.message_format,
                 wrapped.iter(),
@@ -322,11 +330,10 @@ impl TableEncoder {
                 &mut bytes,
             );
         } else {
-            let bi = before_fields.as_ref().map(|(f, b)| (*f, b.iter()));
+            let bi = before_image();
             encode_data_into(t.kinesis.message_format, data, bi, &meta, &mut bytes);
         }
-        self.size_hint
-            .store(bytes.len(), std::sync::atomic::Ordering::Relaxed);
+        hint.store(bytes.len(), std::sync::atomic::Ordering::Relaxed);
         Encoded {
             partition_key: key,
             data: bytes,
@@ -334,24 +341,24 @@ impl TableEncoder {
         }
     }
 
-    fn before_image(&self, before: &[Value], filter: ColumnFilter, include_null: bool) -> Fields {
-        let mut f = Fields::new();
-        for (i, v) in before.iter().enumerate() {
+    /// The `BeforeImageSettings` before-image: its fields, borrowed from `before`.
+    fn before_image<'a>(
+        &'a self,
+        before: &'a [Value],
+        filter: ColumnFilter,
+        include_null: bool,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        before.iter().enumerate().filter_map(move |(i, v)| {
             let Some(Some(name)) = self.source_names.get(i) else {
-                continue;
+                return None;
             };
-            let is_pk = self.plan.primary_key.contains(&i);
-            let is_lob = self.kinds.get(i).is_some_and(ColumnKind::is_lob);
             let keep = match filter {
-                ColumnFilter::PkOnly => is_pk,
-                ColumnFilter::NonLob => !is_lob,
+                ColumnFilter::PkOnly => self.plan.primary_key.contains(&i),
+                ColumnFilter::NonLob => !self.kinds.get(i).is_some_and(ColumnKind::is_lob),
                 ColumnFilter::All => true,
             };
-            if keep && (include_null || !v.is_null()) {
-                f.push(name.clone(), v.clone());
-            }
-        }
-        f
+            (keep && (include_null || !v.is_null())).then_some((name.as_str(), v))
+        })
     }
 
     fn partition_key(
@@ -372,12 +379,7 @@ impl TableEncoder {
             PartitionKeySpec::Default => &default,
             other => other,
         };
-        let schema_table = || {
-            (
-                PartitionKeyType::SchemaTable,
-                partition::schema_table_key(schema, table),
-            )
-        };
+        let schema_table = || (PartitionKeyType::SchemaTable, self.schema_table_key.clone());
         match spec {
             PartitionKeySpec::PrimaryKey | PartitionKeySpec::Default => {
                 if self.plan.primary_key.is_empty() {
