@@ -14,13 +14,6 @@ pub const PASSWORD_LENGTH: usize = 30;
 /// literals, URLs and shells): space and `` %+~`#$&*()|[]{}:;<>?!'/@"\ ``.
 pub const EXCLUDED_CHARACTERS: &str = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
 
-/// The alphabet: printable ASCII without [`EXCLUDED_CHARACTERS`].
-fn alphabet() -> Vec<u8> {
-    (b'!'..=b'~')
-        .filter(|c| !EXCLUDED_CHARACTERS.as_bytes().contains(c))
-        .collect()
-}
-
 /// A new random password of [`PASSWORD_LENGTH`] characters from the
 /// operating system's CSPRNG, with at least one lowercase letter, uppercase
 /// letter, digit and punctuation character (Secrets Manager's
@@ -30,37 +23,14 @@ pub fn generate_password() -> Result<SecretString> {
 }
 
 /// Like [`generate_password`] with another length (at least 4).
+///
+/// The generator itself is `dmsrs_secrets::generate_password`, the one the secret
+/// stores use: this only fixes the seed's alphabet and the RDS minimum length.
 pub fn generate_password_of(length: usize) -> Result<SecretString> {
     if length < 4 {
-        return Err(DatabaseError::invalid(
-            "password length",
-            "must be at least 4",
-        ));
+        return Err(DatabaseError::invalid("password length", "must be at least 4"));
     }
-    let alphabet = alphabet();
-    // Largest multiple of the alphabet size below 256: rejection sampling
-    // keeps the distribution uniform.
-    let limit = 256 - (256 % alphabet.len());
-    loop {
-        let mut out = String::with_capacity(length);
-        let mut buf = [0u8; 64];
-        while out.len() < length {
-            getrandom::fill(&mut buf).map_err(|e| DatabaseError::Random(e.to_string()))?;
-            for b in buf {
-                if usize::from(b) < limit && out.len() < length {
-                    out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
-                }
-            }
-        }
-        let has = |f: fn(&char) -> bool| out.chars().any(|c| f(&c));
-        if has(char::is_ascii_lowercase)
-            && has(char::is_ascii_uppercase)
-            && has(char::is_ascii_digit)
-            && has(char::is_ascii_punctuation)
-        {
-            return Ok(SecretString::new(out));
-        }
-    }
+    dmsrs_secrets::generate_password(length, EXCLUDED_CHARACTERS).map_err(|e| DatabaseError::Random(e.to_string()))
 }
 
 #[cfg(test)]
@@ -84,7 +54,8 @@ mod tests {
             assert!(seen.insert(s.to_owned()));
             assert!(!format!("{p:?}").contains(s));
         }
-        assert_eq!(alphabet().len(), 68); // 94 printable minus 26 excluded (space is not in the range)
+        // 94 printable minus 26 excluded (space is not in the range): 68 characters in use.
+        assert_eq!((b'!'..=b'~').filter(|b| !EXCLUDED_CHARACTERS.contains(char::from(*b))).count(), 68);
         assert!(generate_password_of(3).is_err());
     }
 }
