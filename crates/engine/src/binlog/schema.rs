@@ -50,36 +50,6 @@ impl SchemaHistory {
     }
 }
 
-/// The quoted values of `enum('a','B''c')` / `set(...)`, case preserved.
-pub(crate) fn quoted_values(column_type: &str) -> Vec<String> {
-    let Some(start) = column_type.find('(') else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut chars = column_type[start + 1..].chars().peekable();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    while let Some(c) = chars.next() {
-        if in_quote {
-            if c == '\'' {
-                if chars.peek() == Some(&'\'') {
-                    cur.push('\'');
-                    chars.next();
-                } else {
-                    in_quote = false;
-                    out.push(std::mem::take(&mut cur));
-                }
-            } else {
-                cur.push(c);
-            }
-        } else if c == '\'' {
-            in_quote = true;
-        } else if c == ')' {
-            break;
-        }
-    }
-    out
-}
 
 /// Reads one table's columns from `information_schema` (`Ok(None)`: no such table).
 /// Errors are `(message, retryable)`.
@@ -106,16 +76,12 @@ pub(crate) async fn load_table(
     let mut out = Vec::with_capacity(info.columns.len());
     for (c, e) in info.columns.iter().zip(extra.iter()) {
         let column_type = text(e.as_ref(1)).unwrap_or_default();
+        // The kind as full load derives it (ENUM/SET values in their real case).
         let values = match &c.kind {
-            ColumnKind::Enum(_) | ColumnKind::Set(_) => Some(quoted_values(&column_type)),
+            ColumnKind::Enum(v) | ColumnKind::Set(v) => Some(v.clone()),
             _ => None,
         };
-        // Keep the kind as full load derives it, but with ENUM/SET values in their real case.
-        let kind = match (&c.kind, &values) {
-            (ColumnKind::Enum(_), Some(v)) => ColumnKind::Enum(v.clone()),
-            (ColumnKind::Set(_), Some(v)) => ColumnKind::Set(v.clone()),
-            (k, _) => k.clone(),
-        };
+        let kind = c.kind.clone();
         out.push(SchemaColumn {
             name: c.name.clone(),
             kind,
@@ -132,18 +98,4 @@ pub(crate) async fn load_table(
         ));
     }
     Ok(Some(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enum_values_keep_case() {
-        assert_eq!(
-            quoted_values("enum('Red','it''s','a,b')"),
-            vec!["Red", "it's", "a,b"]
-        );
-        assert!(quoted_values("int(11)").is_empty());
-    }
 }
