@@ -223,9 +223,14 @@ pub async fn table_info(conn: &mut Conn, schema: &str, table: &str) -> Result<Op
     }))
 }
 
-/// The current end of the binlog (`SHOW MASTER STATUS`): file and position.
+/// The current end of the binlog: file and position. `SHOW MASTER STATUS`, or
+/// `SHOW BINARY LOG STATUS` on servers that removed the old name (MySQL 8.4).
 pub async fn binlog_position(conn: &mut Conn) -> Result<Option<(String, u64)>> {
-    let row: Option<Row> = conn.query_first("SHOW MASTER STATUS").await?;
+    let row: Option<Row> = match conn.query_first("SHOW MASTER STATUS").await {
+        Ok(r) => r,
+        Err(mysql_async::Error::Server(_)) => conn.query_first("SHOW BINARY LOG STATUS").await?,
+        Err(e) => return Err(e.into()),
+    };
     Ok(row.map(|r| (text(&r, 0), opt_u64(&r, 1).unwrap_or(4))))
 }
 
