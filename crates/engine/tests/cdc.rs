@@ -10,7 +10,7 @@ use dmsrs_tasks::{MigrationType, ReplicationService, StartType, TaskStatus, stop
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_cdc_flow_and_beyond() {
     let h = Harness::new().await;
-    h.sql(CREATE_TABLES);
+    h.sql(&CREATE_TABLES);
 
     let t1 = h.task("cdc-task-1", MigrationType::Cdc, mappings("tables-a-to-m", "a%"), CDC_SETTINGS).await;
     let t2 = h.task("cdc-task-2", MigrationType::Cdc, mappings("tables-n-to-z", "novels"), CDC_SETTINGS).await;
@@ -31,7 +31,7 @@ async fn seed_cdc_flow_and_beyond() {
 
     // 4 inserts, in commit order, rendered exactly as full load renders them.
     let mark = h.last_seq();
-    h.sql(PRESEED_DATA);
+    h.sql(&PRESEED_DATA);
     let recs = h.wait_records(mark.as_deref(), 4).await;
     // Two tasks share the stream: each task's records are in commit order, the two tasks'
     // records interleave in any way.

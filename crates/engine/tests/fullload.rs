@@ -13,8 +13,8 @@ use dmsrs_tasks::{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_full_load_tasks_emit_exactly_what_dms_does() {
     let h = Harness::new().await;
-    h.sql(CREATE_TABLES);
-    h.sql(PRESEED_DATA);
+    h.sql(&CREATE_TABLES);
+    h.sql(&PRESEED_DATA);
 
     let t1 = h
         .task(
@@ -184,7 +184,7 @@ async fn seed_full_load_tasks_emit_exactly_what_dms_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_errors_mirror_dms_faults() {
     let h = Harness::new().await;
-    h.sql(CREATE_TABLES);
+    h.sql(&CREATE_TABLES);
     let t = h
         .task(
             "t1",
