@@ -479,29 +479,51 @@ pub fn write_escaped(buf: &mut Vec<u8>, s: &str) {
         t
     };
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// May this 8-byte word hold a byte that needs an escape? (No false negatives.)
+    #[inline(always)]
+    fn suspect(w: u64) -> bool {
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        (w.wrapping_sub(ONES * 0x20) & !w & HIGH) | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
+    }
     let bytes = s.as_bytes();
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
     let mut run = 0;
-    while let Some(off) = bytes[run..].iter().position(|&c| NEEDS_ESCAPE[c as usize]) {
-        let i = run + off;
-        buf.extend_from_slice(&bytes[run..i]);
-        let c = bytes[i];
-        match c {
-            b'"' => buf.extend_from_slice(b"\\\""),
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            0x08 => buf.extend_from_slice(b"\\b"),
-            0x0c => buf.extend_from_slice(b"\\f"),
-            _ => {
-                buf.extend_from_slice(b"\\u00");
-                buf.push(HEX[(c >> 4) as usize]);
-                buf.push(HEX[(c & 15) as usize]);
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip clean 8-byte words quickly.
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+            if !suspect(w) {
+                i += 8;
+                continue;
             }
         }
-        run = i + 1;
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let c = bytes[i];
+            if NEEDS_ESCAPE[c as usize] {
+                buf.extend_from_slice(&bytes[run..i]);
+                match c {
+                    b'"' => buf.extend_from_slice(b"\\\""),
+                    b'\\' => buf.extend_from_slice(b"\\\\"),
+                    b'\n' => buf.extend_from_slice(b"\\n"),
+                    b'\r' => buf.extend_from_slice(b"\\r"),
+                    b'\t' => buf.extend_from_slice(b"\\t"),
+                    0x08 => buf.extend_from_slice(b"\\b"),
+                    0x0c => buf.extend_from_slice(b"\\f"),
+                    _ => {
+                        buf.extend_from_slice(b"\\u00");
+                        buf.push(HEX[(c >> 4) as usize]);
+                        buf.push(HEX[(c & 15) as usize]);
+                    }
+                }
+                run = i + 1;
+            }
+            i += 1;
+        }
     }
     buf.extend_from_slice(&bytes[run..]);
     buf.push(b'"');

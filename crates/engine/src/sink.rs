@@ -163,3 +163,62 @@ mod tests {
         assert_eq!(sink.bytes, 0);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod write_behind_tests {
+    use super::*;
+    use dmsrs_codec::Operation;
+    use dmsrs_streams::{StreamError, StreamWriter, WriterMetricsSnapshot};
+    use std::sync::Mutex;
+    use tokio::sync::Semaphore;
+
+    /// Stores partition keys once `gate` lets a write through; fails every write if `fail`.
+    struct Gated {
+        gate: Semaphore,
+        fail: bool,
+        keys: Mutex<Vec<String>>,
+    }
+
+    impl StreamWriter for Gated {
+        async fn put_batch(&self, records: Vec<OutRecord>) -> std::result::Result<PutReceipt, StreamError> {
+            self.gate.acquire().await.unwrap().forget();
+            if self.fail {
+                return Err(StreamError::Service { status: Some(500), code: "InternalFailure".into(), message: "boom".into() });
+            }
+            self.keys.lock().unwrap().extend(records.into_iter().map(|r| r.partition_key));
+            Ok(PutReceipt::default())
+        }
+
+        fn metrics(&self) -> WriterMetricsSnapshot {
+            WriterMetricsSnapshot::default()
+        }
+    }
+
+    fn rec(key: &str) -> Encoded {
+        Encoded { partition_key: key.into(), data: key.as_bytes().to_vec(), operation: Operation::Insert }
+    }
+
+    #[tokio::test]
+    async fn full_batches_are_written_in_the_background_in_order() {
+        let w = Arc::new(Gated { gate: Semaphore::new(0), fail: false, keys: Mutex::new(Vec::new()) });
+        let mut sink = Sink::new(Arc::clone(&w) as Arc<dyn DynStreamWriter>, 2);
+        sink.push(rec("a")).await.unwrap();
+        sink.push(rec("b")).await.unwrap(); // full: written in the background (blocked on the gate)
+        sink.push(rec("c")).await.unwrap();
+        assert!(w.keys.lock().unwrap().is_empty(), "push did not wait for the write");
+        assert_eq!(sink.mark(), 3);
+        w.gate.add_permits(2);
+        sink.flush().await.unwrap();
+        assert_eq!(*w.keys.lock().unwrap(), ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_background_write_fails_the_next_flush() {
+        let w = Arc::new(Gated { gate: Semaphore::new(10), fail: true, keys: Mutex::new(Vec::new()) });
+        let mut sink = Sink::new(Arc::clone(&w) as Arc<dyn DynStreamWriter>, 2);
+        sink.push(rec("a")).await.unwrap();
+        sink.push(rec("b")).await.unwrap();
+        assert!(sink.flush().await.is_err());
+    }
+}
