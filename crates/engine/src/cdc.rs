@@ -44,6 +44,48 @@ use tracing::{debug, info, warn};
 const CHANNEL_EVENTS: usize = 64;
 /// Records per write when the source keeps the engine busy.
 const MAX_BATCH_RECORDS: usize = 500;
+/// Rows events with at least this many rows are encoded on the runtime's workers.
+const PARALLEL_MIN_ROWS: usize = 64;
+/// Rows per parallel encoding job.
+const CHUNK_ROWS: usize = 256;
+/// Encoding jobs in flight (bounds memory).
+const MAX_IN_FLIGHT: usize = 4;
+
+/// Encodes the rows of one rows event (or a chunk of one); `first_id` is the
+/// `transaction-record-id` of the first row.
+fn encode_rows(
+    enc: &TableEncoder,
+    op: &Operation,
+    rows: Vec<crate::binlog::RowImage>,
+    mut meta: TxnMeta,
+    first_id: u64,
+    table: &str,
+) -> Vec<crate::encoder::Encoded> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        meta.record_id = first_id + i as u64;
+        let after = row.after.map(|v| enc.render_row(v));
+        let before = row.before.map(|v| enc.render_row(v));
+        let (data, bi) = match op {
+            Operation::Delete => (before.as_deref(), None),
+            Operation::Update => (after.as_deref(), before.as_deref()),
+            _ => (after.as_deref(), None),
+        };
+        let Some(data) = data else { continue };
+        let plan = enc.plan();
+        if plan.row_filter.is_some() && !plan.row_passes(|i| data.get(i).filter(|v| !v.is_null()).map(|v| v.to_key_text())) {
+            continue;
+        }
+        let rec = enc.row(op.clone(), data, bi, Some(&meta));
+        if rec.size() > crate::encoder::MAX_RECORD_BYTES {
+            warn!(table, key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
+            continue;
+        }
+        out.push(rec);
+    }
+    out
+}
+
 /// How often the checkpoint is saved while changes flow.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// First wait before reconnecting to the source (doubled per failed attempt, up to 10 s).
@@ -249,6 +291,9 @@ struct Txn {
 struct Capture {
     ctx: CdcCtx,
     sink: Sink,
+    /// Encoding jobs of the current transaction, in order (drained into the sink before
+    /// anything else is written and at the end of every transaction).
+    encoding: std::collections::VecDeque<tokio::task::JoinHandle<Vec<crate::encoder::Encoded>>>,
     /// Encoders by source (schema, table).
     encoders: HashMap<(String, String), Arc<TableEncoder>>,
     txn: Option<Txn>,
@@ -329,6 +374,7 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
         ctx.tables.iter().map(|(i, e)| ((i.schema.clone(), i.name.clone()), Arc::clone(e))).collect::<HashMap<_, _>>();
     let mut cap = Capture {
         sink: Sink::new(Arc::clone(&ctx.writer), MAX_BATCH_RECORDS),
+        encoding: std::collections::VecDeque::new(),
         encoders,
         txn: None,
         prev: stored.as_ref().filter(|_| ctx.start.start_type == StartType::ResumeProcessing).map(|c| (c.transaction_id, c.last_record_id)),
@@ -462,6 +508,8 @@ impl Capture {
                 }
             }
             ChangeEvent::Commit { position, timestamp, .. } => {
+                // Every record of the transaction is in the sink before it counts as finished.
+                self.drain(0).await?;
                 self.end_txn(position);
                 if let Some(StopAt::CommitTime(t)) = self.stop_at
                     && timestamp >= t
@@ -469,7 +517,10 @@ impl Capture {
                     return Ok(Some(stop_reason::STOPPED_AT_COMMIT_TIME));
                 }
             }
-            ChangeEvent::Rollback { position } => self.end_txn(position),
+            ChangeEvent::Rollback { position } => {
+                self.drain(0).await?;
+                self.end_txn(position);
+            }
             ChangeEvent::Ddl { schema, query, position, timestamp } => {
                 if let Some(StopAt::ServerTime(t)) = self.stop_at
                     && timestamp >= t
@@ -571,7 +622,7 @@ impl Capture {
         };
         // Everything but the record id is the same for every row of the event: built once.
         let Some(txn) = self.txn.as_ref() else { return Ok(()) };
-        let mut meta = TxnMeta {
+        let meta = TxnMeta {
             transaction_id: txn.id,
             record_id: txn.records,
             prev_transaction_id: self.prev.map(|p| p.0),
@@ -586,30 +637,28 @@ impl Capture {
                 bp = txn.begin.pos
             ),
         };
-        for row in rows {
-            let Some(txn) = self.txn.as_mut() else { break };
-            txn.records += 1;
-            meta.record_id = txn.records;
-            let after = row.after.map(|v| enc.render_row(v));
-            let before = row.before.map(|v| enc.render_row(v));
-            let (data, bi) = match op {
-                Operation::Delete => (before.as_deref(), None),
-                Operation::Update => (after.as_deref(), before.as_deref()),
-                _ => (after.as_deref(), None),
-            };
-            let Some(data) = data else { continue };
-            let plan = enc.plan();
-            if plan.row_filter.is_some()
-                && !plan.row_passes(|i| data.get(i).filter(|v| !v.is_null()).map(|v| v.to_key_text()))
-            {
-                continue;
+        // Record ids are given in row order before any encoding, so parallel encoding gives
+        // the same records as sequential encoding.
+        let Some(txn) = self.txn.as_mut() else { return Ok(()) };
+        let first_id = txn.records + 1;
+        txn.records += rows.len() as u64;
+        if rows.len() >= PARALLEL_MIN_ROWS {
+            let label: Arc<str> = Arc::from(format!("{schema}.{table}"));
+            let mut rows = rows;
+            let mut next_id = first_id;
+            while !rows.is_empty() {
+                let rest = rows.split_off(rows.len().min(CHUNK_ROWS));
+                let chunk = std::mem::replace(&mut rows, rest);
+                let (enc, meta, op, label, id) = (Arc::clone(&enc), meta.clone(), op.clone(), Arc::clone(&label), next_id);
+                next_id += chunk.len() as u64;
+                self.encoding.push_back(tokio::spawn(async move { encode_rows(&enc, &op, chunk, meta, id, &label) }));
+                self.drain(MAX_IN_FLIGHT).await?;
             }
-            let rec = enc.row(op.clone(), data, bi, Some(&meta));
-            if rec.size() > crate::encoder::MAX_RECORD_BYTES {
-                warn!(table = %format!("{schema}.{table}"), key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
-                continue;
+        } else {
+            self.drain(0).await?;
+            for rec in encode_rows(&enc, &op, rows, meta, first_id, &format!("{schema}.{table}")) {
+                self.sink.push(rec).await?;
             }
-            self.sink.push(rec).await?;
         }
         self.ctx.entry.table(schema, table, |s| match op {
             Operation::Insert => s.inserts += count,
@@ -621,6 +670,7 @@ impl Capture {
 
     /// DDL: control records for the mapped tables it changes, and fresh table definitions.
     async fn ddl(&mut self, default_schema: &str, query: &str) -> Result<()> {
+        self.drain(0).await?;
         let changes = classify(default_schema, query);
         if changes.is_empty() {
             debug!(%query, "statement does not change a table's row shape; skipped");
@@ -758,9 +808,23 @@ impl Capture {
         }
     }
 
+    /// Writes the records of finished encoding jobs, in order, until at most `keep` jobs
+    /// are left.
+    async fn drain(&mut self, keep: usize) -> Result<()> {
+        while self.encoding.len() > keep {
+            let Some(job) = self.encoding.pop_front() else { break };
+            let records = job.await.map_err(|e| EngineError::Internal(format!("encoding rows failed: {e}")))?;
+            for r in records {
+                self.sink.push(r).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the batch, then saves the checkpoint at the last finished transaction (at most
     /// every [`CHECKPOINT_EVERY`] unless `force`: a crash replays at most that much).
     async fn flush(&mut self, force: bool) -> Result<()> {
+        self.drain(0).await?;
         self.sink.flush().await?;
         if force || self.saved_at.elapsed() >= CHECKPOINT_EVERY {
             self.save_checkpoint().await?;
@@ -794,7 +858,10 @@ impl Capture {
         self.txn = None;
         self.skip_txn = false;
         // Records of the unfinished transaction not written yet would be written twice (it
-        // is read again from its start): drop them.
+        // is read again from its start): drop them, encoded or still encoding.
+        for job in self.encoding.drain(..) {
+            job.abort();
+        }
         if let Some(mark) = self.txn_mark.take() {
             self.sink.discard_since(mark);
         }
