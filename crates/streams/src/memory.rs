@@ -70,6 +70,8 @@ pub struct MemoryStream {
 struct Inner {
     name: String,
     ranges: Vec<(u128, u128)>,
+    /// `shardId-000000000000`, ... by shard index (built once: receipts name a shard per record).
+    shard_ids: Vec<String>,
     limits: Limits,
     state: Mutex<State>,
     /// Carries the stream-wide counter; bumped after every store.
@@ -147,6 +149,7 @@ impl MemoryStreamBuilder {
                     faults: VecDeque::new(),
                     retention: self.retention,
                 }),
+                shard_ids: (0..ranges.len()).map(shard_id).collect(),
                 ranges,
                 arrivals,
             }),
@@ -423,6 +426,8 @@ impl MemoryStream {
                 Some(h) => parse_hash_key(h).ok_or_else(|| {
                     self.validation_error(format!("record {i}: invalid explicit hash key '{h}'"))
                 })?,
+                // One shard takes every key: no need to hash.
+                None if self.inner.ranges.len() == 1 => 0,
                 None => partition_key_hash(&r.partition_key),
             };
             shards.push(shard_for_hash(&self.inner.ranges, hash));
@@ -477,7 +482,7 @@ impl MemoryStream {
                 }
             }
             out.push(EntryOutcome::Stored(PutEntry {
-                shard_id: shard_id(shard),
+                shard_id: self.inner.shard_ids.get(shard).cloned().unwrap_or_else(|| shard_id(shard)),
                 sequence_number: format_seq(counter, shard),
             }));
         }
