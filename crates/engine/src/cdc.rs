@@ -30,6 +30,7 @@ use crate::error::{EngineError, Result};
 use crate::mapping::TableMappings;
 use crate::runtime::{Cancel, TaskEntry};
 use crate::sink::Sink;
+use crate::tasklog::Component;
 use crate::source::{self, ColumnInfo, SourceConfig, TableInfo};
 use dmsrs_codec::{Fields, Operation, render};
 use dmsrs_streams::DynStreamWriter;
@@ -38,7 +39,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// Events buffered between the binlog reader and the writer.
 const CHANNEL_EVENTS: usize = 64;
@@ -348,7 +349,7 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
             CdcStart::Time(t) => {
                 let probe_id = replica_server_id(ctx.engine_cfg.replica_server_id_base, &task_id).wrapping_add(1);
                 let p = position_for_time(&ctx.source, probe_id, t).await?;
-                info!(task = %ctx.task.identifier, cdc_start_time = t, position = %p, "CdcStartTime: reading from this binlog file, skipping older transactions");
+                crate::task_event!(ctx.target.log, Component::SourceCapture, INFO, task = %ctx.task.identifier, cdc_start_time = t, position = %p, "CdcStartTime: reading from this binlog file, skipping older transactions");
                 skip_before = Some(t);
                 Some(p)
             }
@@ -368,7 +369,7 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
         })?)
     };
     let start = start.unwrap_or_else(|| BinlogPosition::new("", 4));
-    info!(task = %ctx.task.identifier, position = %start, "CDC starts");
+    crate::task_event!(ctx.target.log, Component::SourceCapture, INFO, task = %ctx.task.identifier, position = %start, "CDC starts");
 
     let encoders =
         ctx.tables.iter().map(|(i, e)| ((i.schema.clone(), i.name.clone()), Arc::clone(e))).collect::<HashMap<_, _>>();
@@ -558,6 +559,9 @@ impl Capture {
     }
 
     fn end_txn(&mut self, position: BinlogPosition) {
+        if let Some(t) = &self.txn {
+            crate::task_event!(self.ctx.target.log, Component::TargetApply, DEBUG, transaction_id = t.id, records = t.records, position = %position, "transaction applied");
+        }
         self.skip_txn = false;
         self.txn_mark = None;
         if let Some(t) = self.txn.take()
@@ -673,7 +677,7 @@ impl Capture {
         self.drain(0).await?;
         let changes = classify(default_schema, query);
         if changes.is_empty() {
-            debug!(%query, "statement does not change a table's row shape; skipped");
+            crate::task_event!(self.ctx.target.log, Component::SourceCapture, DEBUG, %query, "statement does not change a table's row shape; skipped");
             return Ok(());
         }
         for change in changes {

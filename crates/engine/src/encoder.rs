@@ -34,6 +34,8 @@ pub struct TaskTarget {
     pub before_image: Option<(String, ColumnFilter)>,
     /// `ParallelApplyThreads > 0`: CDC records default to primary-key partitioning.
     pub parallel_apply: bool,
+    /// The task's `Logging` settings.
+    pub log: crate::tasklog::TaskLog,
 }
 
 /// Transaction metadata of a CDC record.

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
 /// Settings of the embedded engine itself.
 #[derive(Clone, Debug)]
@@ -509,8 +509,13 @@ impl EmbeddedEngine {
             }
         });
         entry.refresh_task_stats();
+        let log = parse_settings(task.settings.as_deref())
+            .map(|p| crate::tasklog::TaskLog::from_settings(&p.settings.logging))
+            .unwrap_or_default();
         match outcome {
-            Ok(reason) => info!(task = %task.identifier, %reason, "task stopped"),
+            Ok(reason) => {
+                crate::task_event!(log, crate::tasklog::Component::TaskManager, INFO, task = %task.identifier, %reason, "task stopped")
+            }
             Err(e) => error!(task = %task.identifier, error = %e, "task failed"),
         }
     }
@@ -558,6 +563,7 @@ impl EmbeddedEngine {
                 )
             }),
             parallel_apply: tm.parallel_apply_threads > 0,
+            log: crate::tasklog::TaskLog::from_settings(&settings.logging),
             kinesis,
         });
 

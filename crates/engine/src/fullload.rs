@@ -24,7 +24,8 @@ use mysql_async::prelude::Queryable;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::Semaphore;
-use tracing::{debug, info, warn};
+use crate::tasklog::Component;
+use tracing::warn;
 
 /// What full load needs.
 #[derive(Clone)]
@@ -90,7 +91,7 @@ async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &Arc<TableEncoder>) ->
         s.full_load_error_rows = 0;
     });
     ctx.entry.refresh_task_stats();
-    info!(table = %format!("{schema}.{table}"), "full load starts");
+    crate::task_event!(enc.target().log, Component::SourceUnload, INFO, table = %format!("{schema}.{table}"), "full load starts");
 
     let mut sink = Sink::new(
         Arc::clone(&ctx.writer),
@@ -123,7 +124,7 @@ async fn load_table(ctx: &LoadCtx, info: &TableInfo, enc: &Arc<TableEncoder>) ->
                 .into();
             });
             ctx.entry.refresh_task_stats();
-            info!(table = %format!("{schema}.{table}"), rows, errors, "full load done");
+            crate::task_event!(enc.target().log, Component::TargetLoad, INFO, table = %format!("{schema}.{table}"), rows, errors, "full load done");
             Ok(())
         }
         Err(e @ EngineError::Target(_)) => {
@@ -219,7 +220,7 @@ async fn copy_rows(
         quote_ident(&info.schema),
         quote_ident(&info.name)
     );
-    debug!(%sql, "snapshot query");
+    crate::task_event!(enc.target().log, Component::SourceUnload, DEBUG, %sql, "snapshot query");
     let table = Arc::<str>::from(format!("{}.{}", info.schema, info.name));
 
     let (tx, mut rx) =

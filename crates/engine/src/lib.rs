@@ -24,6 +24,7 @@ pub mod settings;
 mod sink;
 pub mod source;
 mod targets;
+pub mod tasklog;
 
 pub use checkpoint::{Checkpoint, CheckpointStore, FileCheckpoints, MemoryCheckpoints};
 pub use engine::{EmbeddedEngine, EngineConfig};
