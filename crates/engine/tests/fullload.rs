@@ -499,5 +499,5 @@ async fn lob_limits_and_oversize_rows() {
     assert_eq!(rows[0].1.data.as_ref().unwrap().get("body").unwrap().as_str().unwrap().len(), 100_000);
     let stats = h.engine.describe_table_statistics(&t.arn).await.unwrap();
     assert_eq!((stats[0].full_load_rows, stats[0].full_load_error_rows), (2, 1));
-    assert_eq!(stats[0].table_state, dmsrs_tasks::table_state::TABLE_COMPLETED);
+    assert_eq!(stats[0].table_state, table_state::TABLE_COMPLETED);
 }
