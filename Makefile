@@ -15,8 +15,11 @@ setup:
 build: setup
 	$(CARGO) build --workspace --all-targets
 
+# The embedded default needs no AWS SDK: building without the `aws` feature keeps the first
+# release build short. `cargo build --release -p dmsrs-scenario` builds the full binary
+# (--aws, --endpoint-url; see docs/localstack.md and docs/aws.md).
 run: setup
-	$(CARGO) build --release -p dmsrs-scenario --bin scenario
+	$(CARGO) build --release -p dmsrs-scenario --bin scenario --no-default-features
 	$(CARGO_TARGET_DIR)/release/scenario run
 
 test: setup

@@ -8,10 +8,25 @@
 //! file under the deployment's state folder, an in-memory stream and the in-process engine.
 //! Deploying is idempotent: a second deploy finds the servers and secrets and reuses them;
 //! task ARNs are derived from the stack name, so they stay the same across runs.
+//!
+//! `AwsStack` (feature `aws`) deploys the same stack on AWS or an AWS-compatible endpoint
+//! (LocalStack, moto, kinesis-local), with every component selectable for hybrid setups
+//! (`AwsStackOptions`): the VPC and IAM roles, the source databases (RDS, an external
+//! MariaDB, or embedded servers), and DMS (AWS DMS or the embedded engine writing to Kinesis).
+//! Both stacks write the outputs to `<state>/<stack>/outputs.json`.
 
 mod embedded;
 
-pub use embedded::{Deployment, EmbeddedStack, ResourceEvent};
+#[cfg(feature = "aws")]
+pub mod aws;
+
+pub use embedded::{CDC_DATABASE, Deployment, EmbeddedStack, FULL_LOAD_DATABASE, ResourceEvent};
+
+#[cfg(feature = "aws")]
+pub use aws::{
+    AwsDeployment, AwsStack, AwsStackOptions, AwsStatus, DatabaseMode, DeployPhase, DmsMode,
+    ExternalMariaDb, SourceEndpoint, Timeouts,
+};
 
 use thiserror::Error;
 
@@ -49,19 +64,70 @@ pub enum StackError {
     /// The state folder or the outputs file could not be used.
     #[error("{0}")]
     State(String),
+    /// The VPC or an IAM role could not be created, found or deleted.
+    #[cfg(feature = "aws")]
+    #[error("{what}: {source}")]
+    Network {
+        /// The resource.
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dmsrs_network::NetworkError>,
+    },
+    /// The target stream could not be created, found, read or deleted.
+    #[error("stream {name}: {source}")]
+    Stream {
+        /// The stream's name or ARN.
+        name: String,
+        /// Why.
+        #[source]
+        source: Box<dmsrs_streams::StreamError>,
+    },
+    /// Existing resources do not match what the stack needs (they cannot be reused safely).
+    #[error("{0}")]
+    Conflict(String),
+    /// A deploy stopped on purpose after a phase (`AwsStackOptions::fail_after`, for tests
+    /// of `destroy` after a failed deploy).
+    #[error("deploy stopped on request after the {0} phase: run `scenario destroy` to clean up")]
+    Injected(&'static str),
 }
 
 impl StackError {
     pub(crate) fn database(name: &str, source: dmsrs_database::DatabaseError) -> Self {
-        StackError::Database { name: name.to_owned(), source: Box::new(source) }
+        StackError::Database {
+            name: name.to_owned(),
+            source: Box::new(source),
+        }
     }
 
     pub(crate) fn secret(name: &str, source: dmsrs_secrets::SecretsError) -> Self {
-        StackError::Secret { name: name.to_owned(), source: Box::new(source) }
+        StackError::Secret {
+            name: name.to_owned(),
+            source: Box::new(source),
+        }
     }
 
     pub(crate) fn dms(what: &str, source: dmsrs_tasks::DmsError) -> Self {
-        StackError::Dms { what: what.to_owned(), source: Box::new(source) }
+        StackError::Dms {
+            what: what.to_owned(),
+            source: Box::new(source),
+        }
+    }
+
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub(crate) fn stream(name: &str, source: dmsrs_streams::StreamError) -> Self {
+        StackError::Stream {
+            name: name.to_owned(),
+            source: Box::new(source),
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    pub(crate) fn network(what: &str, source: dmsrs_network::NetworkError) -> Self {
+        StackError::Network {
+            what: what.to_owned(),
+            source: Box::new(source),
+        }
     }
 
     /// True when retrying later may work.
@@ -70,7 +136,25 @@ impl StackError {
             StackError::Database { source, .. } => source.is_retryable(),
             StackError::Secret { source, .. } => source.is_retryable(),
             StackError::Dms { source, .. } => source.is_retryable(),
-            StackError::State(_) => false,
+            #[cfg(feature = "aws")]
+            StackError::Network { source, .. } => source.is_retryable(),
+            StackError::Stream { source, .. } => source.is_retryable(),
+            StackError::State(_) | StackError::Conflict(_) | StackError::Injected(_) => false,
+        }
+    }
+
+    /// True when the user must act (input, credentials, permissions, existing resources);
+    /// false for service faults, timeouts and internal errors.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            StackError::Database { source, .. } => source.is_user_error(),
+            StackError::Secret { source, .. } => source.is_user_error(),
+            StackError::Dms { source, .. } => source.is_user_error(),
+            #[cfg(feature = "aws")]
+            StackError::Network { source, .. } => source.is_user_error(),
+            StackError::Stream { source, .. } => source.is_user_error(),
+            StackError::State(_) | StackError::Conflict(_) => true,
+            StackError::Injected(_) => false,
         }
     }
 }
