@@ -28,6 +28,7 @@ mod kinesis;
 
 pub use kinesis::{KinesisTargets, PacedReader};
 
+use crate::mariadb_access_secret;
 use crate::embedded::{CDC_DATABASE, FULL_LOAD_DATABASE};
 use crate::{ResourceEvent, StackError};
 use aws_config::SdkConfig;
@@ -715,26 +716,6 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StackError> {
     let body = serde_json::to_vec_pretty(value).map_err(|e| StackError::State(e.to_string()))?;
     std::fs::write(path, body)
         .map_err(|e| StackError::State(format!("cannot write {}: {e}", path.display())))
-}
-
-/// The seed's hand-made secret `{"host", "port" (a string), "username", "password",
-/// "dbname"}`, in that key order (seed-scenario.md 1.6). Contains the password.
-pub fn mariadb_access_secret(
-    host: &str,
-    port: u16,
-    username: &str,
-    password: &SecretString,
-    dbname: &str,
-) -> SecretString {
-    let s = |v: &str| serde_json::Value::String(v.to_owned()).to_string();
-    SecretString::new(format!(
-        "{{\"host\":{},\"port\":{},\"username\":{},\"password\":{},\"dbname\":{}}}",
-        s(host),
-        s(&port.to_string()),
-        s(username),
-        s(password.expose()),
-        s(dbname)
-    ))
 }
 
 /// An error and its sources, `: `-separated (SDK errors say little at the top level).

@@ -3,7 +3,7 @@
 use crate::StackError;
 use dmsrs_database::{Database, DatabaseId, DatabaseInstance, DatabaseSpec, EmbeddedMariaDb};
 use dmsrs_engine::{EmbeddedEngine, EngineConfig, FileCheckpoints, StreamTargets};
-use dmsrs_secrets::{FileSecrets, SecretStore, SecretString, Tag};
+use dmsrs_secrets::{FileSecrets, SecretStore, Tag};
 use dmsrs_seed::Outputs;
 use dmsrs_streams::MemoryStream;
 use dmsrs_tasks::seed::{self, SeedSource};
@@ -162,15 +162,12 @@ impl EmbeddedStack {
         };
         let cdc_value = cdc_db.dms_secret_json().ok_or_else(|| unknown_password(&cdc_db))?;
         let full_password = full_db.password.clone().ok_or_else(|| unknown_password(&full_db))?;
-        let full_value = SecretString::new(
-            serde_json::json!({
-                "host": full_db.host,
-                "port": full_db.port.to_string(),
-                "username": full_db.master_username,
-                "password": full_password.expose(),
-                "dbname": full_db.db_name,
-            })
-            .to_string(),
+        let full_value = crate::mariadb_access_secret(
+            &full_db.host,
+            full_db.port,
+            &full_db.master_username,
+            &full_password,
+            &full_db.db_name,
         );
         let mut secret_arns = Vec::new();
         for (name, value, description) in [

@@ -158,3 +158,24 @@ impl StackError {
         }
     }
 }
+
+/// The seed's hand-made secret `{"host", "port" (a string), "username", "password",
+/// "dbname"}`, in that key order (seed-scenario.md 1.6). Contains the password.
+pub fn mariadb_access_secret(
+    host: &str,
+    port: u16,
+    username: &str,
+    password: &dmsrs_secrets::SecretString,
+    dbname: &str,
+) -> dmsrs_secrets::SecretString {
+    let s = |v: &str| serde_json::Value::String(v.to_owned()).to_string();
+    dmsrs_secrets::SecretString::new(format!(
+        "{{\"host\":{},\"port\":{},\"username\":{},\"password\":{},\"dbname\":{}}}",
+        s(host),
+        s(&port.to_string()),
+        s(username),
+        s(password.expose()),
+        s(dbname)
+    ))
+}
+
