@@ -1,4 +1,6 @@
 //! `scenario`: the seed scenario's command-line tool. It only wires crates together.
+// Doc comments here are the CLI's --help texts: plain URLs and <SERVICE> placeholders are meant.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 #[cfg(feature = "aws")]
 mod aws;
