@@ -87,6 +87,25 @@ impl Out<'_> {
         }
     }
 
+    /// Like [`Out::key`] for a constant key that needs no escaping (the format's own keys):
+    /// written without scanning it.
+    fn key_plain(&mut self, depth: usize, first: &mut bool, k: &'static str) {
+        debug_assert!(!k.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
+        if !*first {
+            self.buf.push(b',');
+            if self.pretty {
+                self.buf.push(b'\n');
+            }
+        }
+        *first = false;
+        if self.pretty {
+            self.indent(depth);
+        }
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(k.as_bytes());
+        self.buf.extend_from_slice(if self.pretty { b"\":\t" } else { b"\":" });
+    }
+
     /// Closes an object; `empty` when no member was written.
     fn close(&mut self, depth: usize, empty: bool) {
         if self.pretty {
@@ -338,23 +357,23 @@ fn write_metadata<'e>(
     let d = depth;
     let mut first = true;
     out.open();
-    out.key(d, &mut first, "timestamp");
+    out.key_plain(d, &mut first, "timestamp");
     out.string(m.timestamp);
-    out.key(d, &mut first, "record-type");
+    out.key_plain(d, &mut first, "record-type");
     out.string(m.record_type);
-    out.key(d, &mut first, "operation");
+    out.key_plain(d, &mut first, "operation");
     out.string(m.operation);
     if let Some(v) = m.partition_key_type {
-        out.key(d, &mut first, "partition-key-type");
+        out.key_plain(d, &mut first, "partition-key-type");
         out.string(v);
     }
     if let Some(v) = m.partition_key_value {
-        out.key(d, &mut first, "partition-key-value");
+        out.key_plain(d, &mut first, "partition-key-value");
         out.string(v);
     }
-    out.key(d, &mut first, "schema-name");
+    out.key_plain(d, &mut first, "schema-name");
     out.string(m.schema_name);
-    out.key(d, &mut first, "table-name");
+    out.key_plain(d, &mut first, "table-name");
     out.string(m.table_name);
     for (k, v) in [
         ("transaction-id", m.transaction_id),
@@ -363,16 +382,16 @@ fn write_metadata<'e>(
         ("prev-transaction-record-id", m.prev_transaction_record_id),
     ] {
         if let Some(v) = v {
-            out.key(d, &mut first, k);
+            out.key_plain(d, &mut first, k);
             num(out, v);
         }
     }
     if let Some(v) = m.commit_timestamp {
-        out.key(d, &mut first, "commit-timestamp");
+        out.key_plain(d, &mut first, "commit-timestamp");
         out.string(v);
     }
     if let Some(v) = m.stream_position {
-        out.key(d, &mut first, "stream-position");
+        out.key_plain(d, &mut first, "stream-position");
         out.string(v);
     }
     for (k, v) in extra {
@@ -401,13 +420,13 @@ pub fn encode_data_into<'v, D, B>(
     };
     let mut first = true;
     out.open();
-    out.key(1, &mut first, "data");
+    out.key_plain(1, &mut first, "data");
     out.value_object(2, data);
     if let Some((field, before)) = before_image {
         out.key(1, &mut first, field);
         out.value_object(2, before);
     }
-    out.key(1, &mut first, "metadata");
+    out.key_plain(1, &mut first, "metadata");
     write_metadata(&mut out, 2, metadata, std::iter::empty());
     out.close(1, first);
     if format == MessageFormat::JsonUnformatted {
