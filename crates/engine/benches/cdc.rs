@@ -45,7 +45,7 @@ use dmsrs_engine::{EmbeddedEngine, EngineConfig, StreamTargets};
 use dmsrs_secrets::{MemorySecrets, SecretString, dms_secret_json};
 use dmsrs_streams::{MemoryStream, MemoryWriter, StreamWriter};
 use dmsrs_tasks::{
-    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, KinesisSettings, MigrationType,
+    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, MigrationType,
     MySqlSettings, ReplicationService, StartTask, StartType, TaskStatus, wait::wait_for_status,
 };
 use dmsrs_testkit::MariaDbServer;
@@ -61,7 +61,7 @@ const CHUNK: u64 = 100_000;
 /// and for `awsdms_apply_exceptions`.
 const START_CONTROLS: u64 = 2;
 /// The seed's CDC task settings: before-images of updates on.
-const CDC_SETTINGS: &str = r#"{"Logging": {"EnableLogging": true}, "BeforeImageSettings": {"EnableBeforeImage": true, "FieldName": "before-image", "ColumnFilter": "all"}}"#;
+const CDC_SETTINGS: &str = dmsrs_tasks::seed::CDC_TASK_SETTINGS;
 /// Client connections driving the latency load.
 const LATENCY_CONNECTIONS: u64 = 4;
 
@@ -193,16 +193,7 @@ async fn cdc_task(
             endpoint_type: EndpointType::Target,
             engine_name: "kinesis".into(),
             // The seed's KinesisSettings.
-            settings: EndpointSettings::Kinesis(KinesisSettings {
-                stream_arn: "target".into(),
-                include_control_details: true,
-                include_null_and_empty: true,
-                include_partition_value: true,
-                include_table_alter_operations: true,
-                include_transaction_details: true,
-                partition_include_schema_table: true,
-                ..Default::default()
-            }),
+            settings: EndpointSettings::Kinesis(dmsrs_tasks::seed::kinesis_settings("target", None)),
         })
         .await
         .expect("endpoint");
@@ -213,9 +204,7 @@ async fn cdc_task(
             target_endpoint_arn: dst.arn,
             replication_instance_arn: String::new(),
             migration_type: MigrationType::Cdc,
-            table_mappings: format!(
-                r#"{{"rules":[{{"rule-type":"selection","rule-id":"1","rule-name":"1","object-locator":{{"schema-name":"dms_sample","table-name":"{table}"}},"rule-action":"include"}}]}}"#
-            ),
+            table_mappings: dmsrs_tasks::seed::table_mappings("1", table, dmsrs_tasks::seed::SCHEMA),
             settings: Some(CDC_SETTINGS.into()),
             cdc_start_position: start,
             cdc_start_time: None,

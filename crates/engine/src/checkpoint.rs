@@ -42,23 +42,11 @@ impl Checkpoint {
 /// Parses a `CdcStartPosition`: the native `file:position` form
 /// (`mysql-bin-changelog.000024:373`) or a `checkpoint:V1#...` string. Returns (file, pos).
 pub fn parse_start_position(s: &str) -> Result<(String, u64)> {
-    let bad = || {
+    dmsrs_tasks::binlog_file_position(s).ok_or_else(|| {
         EngineError::InvalidParameter(format!(
             "CdcStartPosition {s:?} is not `file:position` (e.g. mysql-bin.000003:1520) or a checkpoint:V1#... string"
         ))
-    };
-    let s = s.trim();
-    let native = match s.strip_prefix("checkpoint:") {
-        Some(rest) => rest.split('#').nth(2).ok_or_else(bad)?,
-        None => s,
-    };
-    let mut parts = native.split(':');
-    let file = parts.next().filter(|f| !f.is_empty()).ok_or_else(bad)?;
-    let pos = parts
-        .next()
-        .and_then(|p| p.parse::<u64>().ok())
-        .ok_or_else(bad)?;
-    Ok((file.to_owned(), pos))
+    })
 }
 
 /// Stores checkpoints per task (by task resource id).

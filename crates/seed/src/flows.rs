@@ -203,7 +203,7 @@ impl<'a> Runner<'a> {
         'tasks: for arn in arns {
             loop {
                 let Ok(t) = self.svc.describe_task(arn).await else { return self.opts.settle };
-                let Some(cp) = t.recovery_checkpoint.as_deref().and_then(parse_checkpoint) else {
+                let Some(cp) = t.recovery_checkpoint.as_deref().and_then(dmsrs_tasks::binlog_file_position) else {
                     return self.opts.settle;
                 };
                 if (file_seq(&cp.0), cp.1) >= (file_seq(&file), pos) {
@@ -674,13 +674,6 @@ async fn binlog_end(db: &mut SqlClient) -> Option<(String, u64)> {
     Some((r.get_index(0)?.to_owned(), r.get_index(1)?.parse().ok()?))
 }
 
-/// (file, position) of a DMS `RecoveryCheckpoint` (`checkpoint:V1#n#file:pos:...`).
-fn parse_checkpoint(s: &str) -> Option<(String, u64)> {
-    let native = s.strip_prefix("checkpoint:")?.split('#').nth(2)?;
-    let mut parts = native.split(':');
-    Some((parts.next()?.to_owned(), parts.next()?.parse().ok()?))
-}
-
 fn file_seq(file: &str) -> u64 {
     file.rsplit('.').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
@@ -697,10 +690,10 @@ mod tests {
     #[test]
     fn checkpoints_parse() {
         assert_eq!(
-            parse_checkpoint("checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3"),
+            dmsrs_tasks::binlog_file_position("checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3"),
             Some(("mysql-bin.000002".into(), 1876))
         );
-        assert_eq!(parse_checkpoint("nope"), None);
+        assert_eq!(dmsrs_tasks::binlog_file_position("nope"), None);
         assert!(file_seq("mysql-bin.000010") > file_seq("mysql-bin.000009"));
     }
 

@@ -421,6 +421,21 @@ impl ReplicationTask {
     }
 }
 
+/// The binlog (file, position) of a MySQL/MariaDB `CdcStartPosition` or `RecoveryCheckpoint`:
+/// the native `file:position` form (`mysql-bin-changelog.000024:373`) or a
+/// `checkpoint:V1#n#file:pos:...` string. `None` when it is neither.
+pub fn binlog_file_position(s: &str) -> Option<(String, u64)> {
+    let s = s.trim();
+    let native = match s.strip_prefix("checkpoint:") {
+        Some(rest) => rest.split('#').nth(2)?,
+        None => s,
+    };
+    let mut parts = native.split(':');
+    let file = parts.next().filter(|f| !f.is_empty())?;
+    let pos = parts.next()?.parse::<u64>().ok()?;
+    Some((file.to_owned(), pos))
+}
+
 /// The last `:`-separated segment of an ARN.
 pub fn resource_id(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)

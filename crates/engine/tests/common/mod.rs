@@ -26,27 +26,17 @@ pub static PRESEED_DATA: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     format!("START TRANSACTION;\n{}\nCOMMIT;", dmsrs_seed::sql::PRESEED_DATA.join("\n"))
 });
 
+/// The seed's table mappings (one include rule) for `dms_sample.<table>`.
 pub fn mappings(rule_name: &str, table: &str) -> String {
-    format!(
-        r#"{{"rules": [{{"rule-type": "selection", "rule-id": "1", "rule-name": "{rule_name}", "object-locator": {{"schema-name": "dms_sample", "table-name": "{table}"}}, "rule-action": "include"}}]}}"#
-    )
+    dmsrs_tasks::seed::table_mappings(rule_name, table, dmsrs_tasks::seed::SCHEMA)
 }
 
-pub const FULL_LOAD_SETTINGS: &str = r#"{"Logging": {"EnableLogging": true}}"#;
-pub const CDC_SETTINGS: &str = r#"{"Logging": {"EnableLogging": true}, "BeforeImageSettings": {"EnableBeforeImage": true, "FieldName": "before-image", "ColumnFilter": "all"}}"#;
+pub const FULL_LOAD_SETTINGS: &str = dmsrs_tasks::seed::FULL_LOAD_TASK_SETTINGS;
+pub const CDC_SETTINGS: &str = dmsrs_tasks::seed::CDC_TASK_SETTINGS;
 
 /// The seed's KinesisSettings.
 pub fn seed_kinesis(stream: &str) -> KinesisSettings {
-    KinesisSettings {
-        stream_arn: stream.into(),
-        include_control_details: true,
-        include_null_and_empty: true,
-        include_partition_value: true,
-        include_table_alter_operations: true,
-        include_transaction_details: true,
-        partition_include_schema_table: true,
-        ..Default::default()
-    }
+    dmsrs_tasks::seed::kinesis_settings(stream, None)
 }
 
 pub struct Harness {
