@@ -45,8 +45,8 @@ use dmsrs_engine::{EmbeddedEngine, EngineConfig, StreamTargets};
 use dmsrs_secrets::{MemorySecrets, SecretString, dms_secret_json};
 use dmsrs_streams::{MemoryStream, MemoryWriter, StreamWriter};
 use dmsrs_tasks::{
-    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, MigrationType,
-    MySqlSettings, ReplicationService, StartTask, StartType, TaskStatus, wait::wait_for_status,
+    CreateEndpoint, CreateTask, EndpointSettings, EndpointType, MigrationType, MySqlSettings,
+    ReplicationService, StartTask, StartType, TaskStatus, wait::wait_for_status,
 };
 use dmsrs_testkit::MariaDbServer;
 use mysql_async::prelude::Queryable;
@@ -193,7 +193,9 @@ async fn cdc_task(
             endpoint_type: EndpointType::Target,
             engine_name: "kinesis".into(),
             // The seed's KinesisSettings.
-            settings: EndpointSettings::Kinesis(dmsrs_tasks::seed::kinesis_settings("target", None)),
+            settings: EndpointSettings::Kinesis(dmsrs_tasks::seed::kinesis_settings(
+                "target", None,
+            )),
         })
         .await
         .expect("endpoint");
@@ -204,7 +206,11 @@ async fn cdc_task(
             target_endpoint_arn: dst.arn,
             replication_instance_arn: String::new(),
             migration_type: MigrationType::Cdc,
-            table_mappings: dmsrs_tasks::seed::table_mappings("1", table, dmsrs_tasks::seed::SCHEMA),
+            table_mappings: dmsrs_tasks::seed::table_mappings(
+                "1",
+                table,
+                dmsrs_tasks::seed::SCHEMA,
+            ),
             settings: Some(CDC_SETTINGS.into()),
             cdc_start_position: start,
             cdc_start_time: None,

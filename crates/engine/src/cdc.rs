@@ -20,8 +20,8 @@
 //!   (`server_time:` / `commit_time:`) stops the task by itself.
 
 use crate::binlog::{
-    AlterOp, BinlogColumn, BinlogError, BinlogPosition, BinlogReader, ChangeEvent, DdlChange, ReaderOptions, RowKind,
-    classify,
+    AlterOp, BinlogColumn, BinlogError, BinlogPosition, BinlogReader, ChangeEvent, DdlChange,
+    ReaderOptions, RowKind, classify,
 };
 use crate::checkpoint::{Checkpoint, CheckpointStore, parse_start_position};
 use crate::encoder::{TableEncoder, TaskTarget, TxnMeta, apply_exceptions_record};
@@ -30,8 +30,8 @@ use crate::error::{EngineError, Result};
 use crate::mapping::TableMappings;
 use crate::runtime::{Cancel, TaskEntry};
 use crate::sink::Sink;
-use crate::tasklog::Component;
 use crate::source::{self, ColumnInfo, SourceConfig, TableInfo};
+use crate::tasklog::Component;
 use dmsrs_codec::{Fields, Operation, render};
 use dmsrs_streams::DynStreamWriter;
 use dmsrs_tasks::{ReplicationTask, StartTask, StartType, TaskStatus, resource_id, stop_reason};
@@ -74,7 +74,13 @@ fn encode_rows(
         };
         let Some(data) = data else { continue };
         let plan = enc.plan();
-        if plan.row_filter.is_some() && !plan.row_passes(|i| data.get(i).filter(|v| !v.is_null()).map(|v| v.to_key_text())) {
+        if plan.row_filter.is_some()
+            && !plan.row_passes(|i| {
+                data.get(i)
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.to_key_text())
+            })
+        {
             continue;
         }
         let rec = enc.row(op.clone(), data, bi, Some(&meta));
@@ -181,7 +187,10 @@ fn parse_cdc_start(s: &str) -> Result<CdcStart> {
 /// Whole seconds since the epoch (binlog timestamps have that resolution; a time inside a
 /// second includes the transactions of that second).
 fn epoch_secs(t: SystemTime) -> u32 {
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     u32::try_from(secs).unwrap_or(u32::MAX)
 }
 
@@ -191,12 +200,19 @@ fn epoch_secs(t: SystemTime) -> u32 {
 /// of the files before it is older than `t` (it was written before that file was opened).
 /// When no file is older than `t`, the oldest file if it is the first binlog ever
 /// (`.000001`: nothing older was purged), else [`EngineError::BinlogPurged`].
-async fn position_for_time(source: &SourceConfig, probe_server_id: u32, t: u32) -> Result<BinlogPosition> {
+async fn position_for_time(
+    source: &SourceConfig,
+    probe_server_id: u32,
+    t: u32,
+) -> Result<BinlogPosition> {
     use mysql_async::prelude::Queryable;
     let mut conn = source.connect().await?;
     let logs: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
     let _ = conn.disconnect().await;
-    let files: Vec<String> = logs.iter().filter_map(|r| r.get_opt::<String, _>(0).and_then(|v| v.ok())).collect();
+    let files: Vec<String> = logs
+        .iter()
+        .filter_map(|r| r.get_opt::<String, _>(0).and_then(|v| v.ok()))
+        .collect();
     let Some(oldest) = files.first().cloned() else {
         return Err(EngineError::Source {
             message: "binary logging is off on the source: start it with log_bin (and binlog_format=ROW, binlog_row_image=FULL)"
@@ -225,7 +241,12 @@ async fn position_for_time(source: &SourceConfig, probe_server_id: u32, t: u32) 
     if let Some(file) = lo.checked_sub(1).and_then(|i| files.get(i)) {
         return Ok(BinlogPosition::new(file.clone(), 4));
     }
-    if oldest.rsplit('.').next().and_then(|n| n.parse::<u64>().ok()) == Some(1) {
+    if oldest
+        .rsplit('.')
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        == Some(1)
+    {
         return Ok(BinlogPosition::new(oldest, 4));
     }
     Err(EngineError::BinlogPurged {
@@ -242,9 +263,22 @@ async fn first_event_time(source: &SourceConfig, probe_server_id: u32, file: &st
     use futures::StreamExt;
     use mysql_async::BinlogStreamRequest;
     const FORMAT_DESCRIPTION: u8 = 15;
-    let err = |e: mysql_async::Error| -> EngineError { binlog_err(BinlogError::from_mysql(e, &BinlogPosition::new(file, 4))) };
-    let conn = mysql_async::Conn::new(SourceConfig { database: None, ..source.clone() }.opts()).await.map_err(err)?;
-    let request = BinlogStreamRequest::new(probe_server_id).with_filename(file.as_bytes()).with_pos(4u64).with_non_blocking();
+    let err = |e: mysql_async::Error| -> EngineError {
+        binlog_err(BinlogError::from_mysql(e, &BinlogPosition::new(file, 4)))
+    };
+    let conn = mysql_async::Conn::new(
+        SourceConfig {
+            database: None,
+            ..source.clone()
+        }
+        .opts(),
+    )
+    .await
+    .map_err(err)?;
+    let request = BinlogStreamRequest::new(probe_server_id)
+        .with_filename(file.as_bytes())
+        .with_pos(4u64)
+        .with_non_blocking();
     let mut stream = conn.get_binlog_stream(request).await.map_err(err)?;
     let mut found = None;
     // The stream opens with an artificial ROTATE, then the file's FORMAT_DESCRIPTION.
@@ -273,7 +307,12 @@ async fn first_event_time(source: &SourceConfig, probe_server_id: u32, file: &st
 /// file's sequence number in the high bits, the byte position in the low 32 bits. The same
 /// transaction gets the same id after a restart, so consumers can deduplicate.
 fn transaction_id(begin: &BinlogPosition) -> u64 {
-    let seq: u64 = begin.file.rsplit('.').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let seq: u64 = begin
+        .file
+        .rsplit('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     (seq << 32) | (begin.pos & 0xffff_ffff)
 }
 
@@ -324,7 +363,12 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
         ctx.checkpoints.clear(&task_id).await?;
     }
     let stored = ctx.checkpoints.load(&task_id).await?;
-    let stop_at = ctx.task.cdc_stop_position.as_deref().map(parse_stop).transpose()?;
+    let stop_at = ctx
+        .task
+        .cdc_stop_position
+        .as_deref()
+        .map(parse_stop)
+        .transpose()?;
 
     // Where to start: an explicit CdcStartPosition or CdcStartTime (given to this start, or
     // to the task for start-replication), else the checkpoint (resume-processing), else the
@@ -347,7 +391,8 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
         match explicit {
             CdcStart::Position(p) => Some(p),
             CdcStart::Time(t) => {
-                let probe_id = replica_server_id(ctx.engine_cfg.replica_server_id_base, &task_id).wrapping_add(1);
+                let probe_id = replica_server_id(ctx.engine_cfg.replica_server_id_base, &task_id)
+                    .wrapping_add(1);
                 let p = position_for_time(&ctx.source, probe_id, t).await?;
                 crate::task_event!(ctx.target.log, Component::SourceCapture, INFO, task = %ctx.task.identifier, cdc_start_time = t, position = %p, "CdcStartTime: reading from this binlog file, skipping older transactions");
                 skip_before = Some(t);
@@ -355,7 +400,11 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
             }
         }
     } else if let (StartType::ResumeProcessing, Some(cp)) = (ctx.start.start_type, &stored) {
-        Some(BinlogPosition { file: cp.file.clone(), pos: cp.pos, gtid: cp.gtid.clone() })
+        Some(BinlogPosition {
+            file: cp.file.clone(),
+            pos: cp.pos,
+            gtid: cp.gtid.clone(),
+        })
     } else if let Some((file, pos)) = &ctx.snapshot_position {
         Some(BinlogPosition::new(file.clone(), *pos))
     } else {
@@ -371,14 +420,20 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
     let start = start.unwrap_or_else(|| BinlogPosition::new("", 4));
     crate::task_event!(ctx.target.log, Component::SourceCapture, INFO, task = %ctx.task.identifier, position = %start, "CDC starts");
 
-    let encoders =
-        ctx.tables.iter().map(|(i, e)| ((i.schema.clone(), i.name.clone()), Arc::clone(e))).collect::<HashMap<_, _>>();
+    let encoders = ctx
+        .tables
+        .iter()
+        .map(|(i, e)| ((i.schema.clone(), i.name.clone()), Arc::clone(e)))
+        .collect::<HashMap<_, _>>();
     let mut cap = Capture {
         sink: Sink::new(Arc::clone(&ctx.writer), MAX_BATCH_RECORDS),
         encoding: std::collections::VecDeque::new(),
         encoders,
         txn: None,
-        prev: stored.as_ref().filter(|_| ctx.start.start_type == StartType::ResumeProcessing).map(|c| (c.transaction_id, c.last_record_id)),
+        prev: stored
+            .as_ref()
+            .filter(|_| ctx.start.start_type == StartType::ResumeProcessing)
+            .map(|c| (c.transaction_id, c.last_record_id)),
         resume: start.clone(),
         saved: None,
         saved_at: std::time::Instant::now(),
@@ -392,7 +447,11 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
 
     // CDC start: one create-table per mapped table, plus DMS's apply-exceptions table.
     if cap.ctx.start.start_type != StartType::ResumeProcessing {
-        let mut creates: Vec<_> = cap.encoders.values().map(|e| e.control(Operation::CreateTable)).collect();
+        let mut creates: Vec<_> = cap
+            .encoders
+            .values()
+            .map(|e| e.control(Operation::CreateTable))
+            .collect();
         creates.push(apply_exceptions_record(&cap.ctx.target));
         for e in creates {
             cap.sink.push(e).await?;
@@ -410,7 +469,10 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
                 cap.finish().await?;
                 return Ok(reason);
             }
-            Err(EngineError::Source { message, retryable: true }) if !cap.ctx.cancel.is_cancelled() => {
+            Err(EngineError::Source {
+                message,
+                retryable: true,
+            }) if !cap.ctx.cancel.is_cancelled() => {
                 if cap.resume != resumed_at {
                     // The connection carried changes: this is a new outage, not the same
                     // one going on.
@@ -435,23 +497,34 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
 
 fn binlog_err(e: BinlogError) -> EngineError {
     match e {
-        BinlogError::Purged { position, .. } => EngineError::BinlogPurged { position: position.to_string() },
-        other => EngineError::Source { retryable: other.is_retryable(), message: other.to_string() },
+        BinlogError::Purged { position, .. } => EngineError::BinlogPurged {
+            position: position.to_string(),
+        },
+        other => EngineError::Source {
+            retryable: other.is_retryable(),
+            message: other.to_string(),
+        },
     }
 }
 
 impl Capture {
     /// Reads from `self.resume` until stopped; `Ok(reason)` on a normal end.
     async fn stream(&mut self) -> Result<&'static str> {
-        let server_id = replica_server_id(self.ctx.engine_cfg.replica_server_id_base, resource_id(&self.ctx.task.arn));
+        let server_id = replica_server_id(
+            self.ctx.engine_cfg.replica_server_id_base,
+            resource_id(&self.ctx.task.arn),
+        );
         let mappings = Arc::clone(&self.ctx.mappings);
         let opts = ReaderOptions {
             table_filter: Some(Arc::new(move |s: &str, t: &str| mappings.is_selected(s, t))),
             ..ReaderOptions::default()
         };
         let mut reader =
-            BinlogReader::open_with(&self.ctx.source, server_id, Some(self.resume.clone()), opts).await.map_err(binlog_err)?;
-        let (tx, mut rx) = mpsc::channel::<std::result::Result<ChangeEvent, BinlogError>>(CHANNEL_EVENTS);
+            BinlogReader::open_with(&self.ctx.source, server_id, Some(self.resume.clone()), opts)
+                .await
+                .map_err(binlog_err)?;
+        let (tx, mut rx) =
+            mpsc::channel::<std::result::Result<ChangeEvent, BinlogError>>(CHANNEL_EVENTS);
         let pump = tokio::spawn(async move {
             loop {
                 let ev = reader.next().await;
@@ -476,7 +549,10 @@ impl Capture {
                 }
             };
             let Some(ev) = ev else {
-                return Err(EngineError::Source { message: "the binlog reader stopped".into(), retryable: true });
+                return Err(EngineError::Source {
+                    message: "the binlog reader stopped".into(),
+                    retryable: true,
+                });
             };
             let ev = ev.map_err(binlog_err)?;
             if let Some(reason) = self.handle(ev).await? {
@@ -492,7 +568,11 @@ impl Capture {
     /// Handles one event; `Some(reason)` stops the task.
     async fn handle(&mut self, ev: ChangeEvent) -> Result<Option<&'static str>> {
         match ev {
-            ChangeEvent::Begin { position, timestamp, .. } => {
+            ChangeEvent::Begin {
+                position,
+                timestamp,
+                ..
+            } => {
                 if let Some(StopAt::ServerTime(t)) = self.stop_at
                     && timestamp >= t
                 {
@@ -500,15 +580,37 @@ impl Capture {
                 }
                 self.skip_txn = self.before_start_time(timestamp);
                 self.txn_mark = Some(self.sink.mark());
-                self.txn = Some(Txn { id: transaction_id(&position), begin: position, timestamp, records: 0 });
+                self.txn = Some(Txn {
+                    id: transaction_id(&position),
+                    begin: position,
+                    timestamp,
+                    records: 0,
+                });
             }
-            ChangeEvent::Rows { schema, table, columns, kind, rows, position, timestamp } => {
-                let skip = if self.txn.is_some() { self.skip_txn } else { self.before_start_time(timestamp) };
+            ChangeEvent::Rows {
+                schema,
+                table,
+                columns,
+                kind,
+                rows,
+                position,
+                timestamp,
+            } => {
+                let skip = if self.txn.is_some() {
+                    self.skip_txn
+                } else {
+                    self.before_start_time(timestamp)
+                };
                 if !skip {
-                    self.rows(&schema, &table, &columns, kind, rows, &position, timestamp).await?;
+                    self.rows(&schema, &table, &columns, kind, rows, &position, timestamp)
+                        .await?;
                 }
             }
-            ChangeEvent::Commit { position, timestamp, .. } => {
+            ChangeEvent::Commit {
+                position,
+                timestamp,
+                ..
+            } => {
                 // Every record of the transaction is in the sink before it counts as finished.
                 self.drain(0).await?;
                 self.end_txn(position);
@@ -522,13 +624,22 @@ impl Capture {
                 self.drain(0).await?;
                 self.end_txn(position);
             }
-            ChangeEvent::Ddl { schema, query, position, timestamp } => {
+            ChangeEvent::Ddl {
+                schema,
+                query,
+                position,
+                timestamp,
+            } => {
                 if let Some(StopAt::ServerTime(t)) = self.stop_at
                     && timestamp >= t
                 {
                     return Ok(Some(stop_reason::STOPPED_AT_SERVER_TIME));
                 }
-                let skip = if self.txn.is_some() { self.skip_txn } else { self.before_start_time(timestamp) };
+                let skip = if self.txn.is_some() {
+                    self.skip_txn
+                } else {
+                    self.before_start_time(timestamp)
+                };
                 if !skip {
                     self.ddl(&schema, &query).await?;
                 }
@@ -573,7 +684,12 @@ impl Capture {
     }
 
     /// The encoder for rows described by `columns` (re-planned when the table changed).
-    fn encoder(&mut self, schema: &str, table: &str, columns: &[BinlogColumn]) -> Result<Option<Arc<TableEncoder>>> {
+    fn encoder(
+        &mut self,
+        schema: &str,
+        table: &str,
+        columns: &[BinlogColumn],
+    ) -> Result<Option<Arc<TableEncoder>>> {
         let cols: Vec<ColumnInfo> = columns
             .iter()
             .map(|c| ColumnInfo {
@@ -590,9 +706,23 @@ impl Capture {
         {
             return Ok(Some(Arc::clone(e)));
         }
-        let primary_key = cols.iter().enumerate().filter(|(_, c)| c.is_primary_key).map(|(i, _)| i).collect();
-        let collation = self.encoders.get(&key).and_then(|e| e.collation().map(str::to_owned));
-        let info = TableInfo { schema: schema.to_owned(), name: table.to_owned(), columns: cols, primary_key, collation };
+        let primary_key = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_primary_key)
+            .map(|(i, _)| i)
+            .collect();
+        let collation = self
+            .encoders
+            .get(&key)
+            .and_then(|e| e.collation().map(str::to_owned));
+        let info = TableInfo {
+            schema: schema.to_owned(),
+            name: table.to_owned(),
+            columns: cols,
+            primary_key,
+            collation,
+        };
         match plan_table(&self.ctx.mappings, &self.ctx.target, &info)? {
             Some(enc) => {
                 let enc = Arc::new(enc);
@@ -614,10 +744,17 @@ impl Capture {
         position: &BinlogPosition,
         timestamp: u32,
     ) -> Result<()> {
-        let Some(enc) = self.encoder(schema, table, columns)? else { return Ok(()) };
+        let Some(enc) = self.encoder(schema, table, columns)? else {
+            return Ok(());
+        };
         if self.txn.is_none() {
             // Rows outside BEGIN..COMMIT (a non-transactional statement on some servers).
-            self.txn = Some(Txn { id: transaction_id(position), begin: position.clone(), timestamp, records: 0 });
+            self.txn = Some(Txn {
+                id: transaction_id(position),
+                begin: position.clone(),
+                timestamp,
+                records: 0,
+            });
         }
         let (op, count) = match kind {
             RowKind::Insert => (Operation::Insert, rows.len() as u64),
@@ -625,7 +762,9 @@ impl Capture {
             RowKind::Delete => (Operation::Delete, rows.len() as u64),
         };
         // Everything but the record id is the same for every row of the event: built once.
-        let Some(txn) = self.txn.as_ref() else { return Ok(()) };
+        let Some(txn) = self.txn.as_ref() else {
+            return Ok(());
+        };
         let meta = TxnMeta {
             transaction_id: txn.id,
             record_id: txn.records,
@@ -643,7 +782,9 @@ impl Capture {
         };
         // Record ids are given in row order before any encoding, so parallel encoding gives
         // the same records as sequential encoding.
-        let Some(txn) = self.txn.as_mut() else { return Ok(()) };
+        let Some(txn) = self.txn.as_mut() else {
+            return Ok(());
+        };
         let first_id = txn.records + 1;
         txn.records += rows.len() as u64;
         if rows.len() >= PARALLEL_MIN_ROWS {
@@ -653,14 +794,29 @@ impl Capture {
             while !rows.is_empty() {
                 let rest = rows.split_off(rows.len().min(CHUNK_ROWS));
                 let chunk = std::mem::replace(&mut rows, rest);
-                let (enc, meta, op, label, id) = (Arc::clone(&enc), meta.clone(), op.clone(), Arc::clone(&label), next_id);
+                let (enc, meta, op, label, id) = (
+                    Arc::clone(&enc),
+                    meta.clone(),
+                    op.clone(),
+                    Arc::clone(&label),
+                    next_id,
+                );
                 next_id += chunk.len() as u64;
-                self.encoding.push_back(tokio::spawn(async move { encode_rows(&enc, &op, chunk, meta, id, &label) }));
+                self.encoding.push_back(tokio::spawn(async move {
+                    encode_rows(&enc, &op, chunk, meta, id, &label)
+                }));
                 self.drain(MAX_IN_FLIGHT).await?;
             }
         } else {
             self.drain(0).await?;
-            for rec in encode_rows(&enc, &op, rows, meta, first_id, &format!("{schema}.{table}")) {
+            for rec in encode_rows(
+                &enc,
+                &op,
+                rows,
+                meta,
+                first_id,
+                &format!("{schema}.{table}"),
+            ) {
                 self.sink.push(rec).await?;
             }
         }
@@ -692,7 +848,9 @@ impl Capture {
                     self.count_ddl(&schema, &table);
                 }
                 DdlChange::DropTable { schema, table } => {
-                    let Some(enc) = self.encoders.remove(&(schema.clone(), table.clone())) else { continue };
+                    let Some(enc) = self.encoders.remove(&(schema.clone(), table.clone())) else {
+                        continue;
+                    };
                     if self.alter_ops {
                         self.sink.push(enc.control(Operation::DropTable)).await?;
                     }
@@ -702,12 +860,16 @@ impl Capture {
                     });
                 }
                 DdlChange::RenameTable { from, to } => {
-                    let Some(enc) = self.encoders.remove(&from) else { continue };
+                    let Some(enc) = self.encoders.remove(&from) else {
+                        continue;
+                    };
                     if self.alter_ops {
                         let mut extra = Fields::new();
                         extra.push("new-schema-name", to.0.as_str());
                         extra.push("new-table-name", to.1.as_str());
-                        self.sink.push(enc.control_with(Operation::RenameTable, extra)).await?;
+                        self.sink
+                            .push(enc.control_with(Operation::RenameTable, extra))
+                            .await?;
                     }
                     self.count_ddl(&from.0, &from.1);
                     if self.ctx.mappings.is_selected(&to.0, &to.1) {
@@ -730,20 +892,28 @@ impl Capture {
                     let mut extra = Fields::new();
                     for op in &ops {
                         let (o, e) = match op {
-                            AlterOp::AddColumn { name } => (Operation::AddColumn, ("column-name", name.clone(), None)),
-                            AlterOp::DropColumn { name } => (Operation::DropColumn, ("column-name", name.clone(), None)),
-                            AlterOp::ModifyColumn { name } => {
-                                (Operation::ColumnTypeChange, ("column-name", name.clone(), None))
+                            AlterOp::AddColumn { name } => {
+                                (Operation::AddColumn, ("column-name", name.clone(), None))
                             }
-                            AlterOp::ChangeColumn { old, new } if old != new => {
-                                (Operation::RenameColumn, ("column-name", old.clone(), Some(new.clone())))
+                            AlterOp::DropColumn { name } => {
+                                (Operation::DropColumn, ("column-name", name.clone(), None))
                             }
-                            AlterOp::ChangeColumn { old, .. } => {
-                                (Operation::ColumnTypeChange, ("column-name", old.clone(), None))
-                            }
-                            AlterOp::RenameColumn { old, new } => {
-                                (Operation::RenameColumn, ("column-name", old.clone(), Some(new.clone())))
-                            }
+                            AlterOp::ModifyColumn { name } => (
+                                Operation::ColumnTypeChange,
+                                ("column-name", name.clone(), None),
+                            ),
+                            AlterOp::ChangeColumn { old, new } if old != new => (
+                                Operation::RenameColumn,
+                                ("column-name", old.clone(), Some(new.clone())),
+                            ),
+                            AlterOp::ChangeColumn { old, .. } => (
+                                Operation::ColumnTypeChange,
+                                ("column-name", old.clone(), None),
+                            ),
+                            AlterOp::RenameColumn { old, new } => (
+                                Operation::RenameColumn,
+                                ("column-name", old.clone(), Some(new.clone())),
+                            ),
                             AlterOp::RenameTable { .. } | AlterOp::Other => continue,
                         };
                         records.push(o);
@@ -763,7 +933,11 @@ impl Capture {
                         && self.alter_ops
                         && !records.is_empty()
                     {
-                        let op = if records.len() == 1 { records.remove(0) } else { Operation::ChangeColumns };
+                        let op = if records.len() == 1 {
+                            records.remove(0)
+                        } else {
+                            Operation::ChangeColumns
+                        };
                         self.sink.push(enc.control_with(op, extra)).await?;
                     }
                     if let Some((s2, t2)) = renamed_to {
@@ -773,7 +947,9 @@ impl Capture {
                             let mut extra = Fields::new();
                             extra.push("new-schema-name", s2.as_str());
                             extra.push("new-table-name", t2.as_str());
-                            self.sink.push(enc.control_with(Operation::RenameTable, extra)).await?;
+                            self.sink
+                                .push(enc.control_with(Operation::RenameTable, extra))
+                                .await?;
                         }
                         if self.ctx.mappings.is_selected(&s2, &t2) {
                             self.refresh(&s2, &t2).await?;
@@ -816,8 +992,12 @@ impl Capture {
     /// are left.
     async fn drain(&mut self, keep: usize) -> Result<()> {
         while self.encoding.len() > keep {
-            let Some(job) = self.encoding.pop_front() else { break };
-            let records = job.await.map_err(|e| EngineError::Internal(format!("encoding rows failed: {e}")))?;
+            let Some(job) = self.encoding.pop_front() else {
+                break;
+            };
+            let records = job
+                .await
+                .map_err(|e| EngineError::Internal(format!("encoding rows failed: {e}")))?;
             for r in records {
                 self.sink.push(r).await?;
             }
@@ -849,9 +1029,14 @@ impl Capture {
             transaction_id: tid,
             last_record_id: rid,
         };
-        self.ctx.checkpoints.save(resource_id(&self.ctx.task.arn), &cp).await?;
+        self.ctx
+            .checkpoints
+            .save(resource_id(&self.ctx.task.arn), &cp)
+            .await?;
         let recovery = cp.to_recovery_string();
-        self.ctx.entry.update(|t| t.recovery_checkpoint = Some(recovery));
+        self.ctx
+            .entry
+            .update(|t| t.recovery_checkpoint = Some(recovery));
         self.saved = Some(self.resume.clone());
         Ok(())
     }
@@ -874,7 +1059,9 @@ impl Capture {
     /// Writes what is left and checkpoints (on stop).
     async fn finish(&mut self) -> Result<()> {
         self.flush(true).await?;
-        self.ctx.entry.update(|t| t.stats.stop_date = Some(SystemTime::now()));
+        self.ctx
+            .entry
+            .update(|t| t.stats.stop_date = Some(SystemTime::now()));
         Ok(())
     }
 }
@@ -894,25 +1081,46 @@ mod tests {
 
     #[test]
     fn stop_positions() {
-        assert!(matches!(parse_stop("server_time:2018-02-09T12:12:12"), Ok(StopAt::ServerTime(1_518_178_332))));
-        assert!(matches!(parse_stop("commit_time:2018-02-09T12:12:12"), Ok(StopAt::CommitTime(_))));
+        assert!(matches!(
+            parse_stop("server_time:2018-02-09T12:12:12"),
+            Ok(StopAt::ServerTime(1_518_178_332))
+        ));
+        assert!(matches!(
+            parse_stop("commit_time:2018-02-09T12:12:12"),
+            Ok(StopAt::CommitTime(_))
+        ));
         assert!(parse_stop("later").is_err());
         assert!(parse_stop("server_time:yesterday").is_err());
     }
 
     #[test]
     fn start_positions_in_every_form() {
-        assert_eq!(parse_cdc_start("2018-03-08T12:12:12").ok(), Some(CdcStart::Time(1_520_511_132)));
+        assert_eq!(
+            parse_cdc_start("2018-03-08T12:12:12").ok(),
+            Some(CdcStart::Time(1_520_511_132))
+        );
         assert_eq!(
             parse_cdc_start("mysql-bin-changelog.000024:373").ok(),
-            Some(CdcStart::Position(BinlogPosition::new("mysql-bin-changelog.000024", 373)))
+            Some(CdcStart::Position(BinlogPosition::new(
+                "mysql-bin-changelog.000024",
+                373
+            )))
         );
         assert_eq!(
-            parse_cdc_start("checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3").ok(),
-            Some(CdcStart::Position(BinlogPosition::new("mysql-bin.000002", 1876)))
+            parse_cdc_start(
+                "checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3"
+            )
+            .ok(),
+            Some(CdcStart::Position(BinlogPosition::new(
+                "mysql-bin.000002",
+                1876
+            )))
         );
         assert!(parse_cdc_start("yesterday").is_err());
-        assert_eq!(epoch_secs(SystemTime::UNIX_EPOCH + Duration::from_millis(1_520_511_132_999)), 1_520_511_132);
+        assert_eq!(
+            epoch_secs(SystemTime::UNIX_EPOCH + Duration::from_millis(1_520_511_132_999)),
+            1_520_511_132
+        );
     }
 
     #[test]

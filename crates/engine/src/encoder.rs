@@ -188,7 +188,6 @@ impl TableEncoder {
         &self.target
     }
 
-
     /// A table-level control record (`create-table`, `drop-table`, alters, renames).
     /// `drop-table` carries `"control": {}`; the others the current table definition.
     pub fn control(&self, op: Operation) -> Encoded {
@@ -199,13 +198,21 @@ impl TableEncoder {
     /// of a renamed table or column).
     pub fn control_with(&self, op: Operation, extra: Fields) -> Encoded {
         let table_def = (op != Operation::DropTable).then(|| self.table_def.clone());
-        control_record(&self.target, &self.plan.target_schema, &self.plan.target_table, op, table_def, extra)
+        control_record(
+            &self.target,
+            &self.plan.target_schema,
+            &self.plan.target_table,
+            op,
+            table_def,
+            extra,
+        )
     }
 
     /// True when this encoder was built for exactly these source columns (names, kinds,
     /// nullability and key flags), so rows described by `columns` can use it.
     pub fn matches_columns(&self, columns: &[crate::source::ColumnInfo]) -> bool {
-        self.source_columns.len() == columns.len() && self.source_columns.iter().zip(columns).all(|(a, b)| a == b)
+        self.source_columns.len() == columns.len()
+            && self.source_columns.iter().zip(columns).all(|(a, b)| a == b)
     }
 
     /// Renders source values (by source index) with each column's kind.
@@ -449,16 +456,29 @@ pub fn control_record(
     table_def: Option<TableDef>,
     extra: Fields,
 ) -> Encoded {
-    let mut m = Metadata::new(render::now_timestamp(), RecordType::Control, op.clone(), schema, table);
+    let mut m = Metadata::new(
+        render::now_timestamp(),
+        RecordType::Control,
+        op.clone(),
+        schema,
+        table,
+    );
     m.partition_key_type = Some(PartitionKeyType::TaskId);
     if t.kinesis.include_partition_value {
         m.partition_key_value = Some(t.task_id.clone());
     }
-    let control = t.kinesis.include_control_details.then_some(Control { table_def, extra });
+    let control = t
+        .kinesis
+        .include_control_details
+        .then_some(Control { table_def, extra });
     let record = Record::control(control, m);
     let mut data = Vec::with_capacity(512);
     encode_into(&record, t.kinesis.message_format, &mut data);
-    Encoded { partition_key: partition::control_key(&t.task_id, schema, table), data, operation: op }
+    Encoded {
+        partition_key: partition::control_key(&t.task_id, schema, table),
+        data,
+        operation: op,
+    }
 }
 
 /// The `create-table` control record DMS sends for its own `awsdms_apply_exceptions` table
@@ -481,5 +501,12 @@ pub fn apply_exceptions_record(t: &TaskTarget) -> Encoded {
         ],
         ..Default::default()
     };
-    control_record(t, "", "awsdms_apply_exceptions", Operation::CreateTable, Some(def), Fields::new())
+    control_record(
+        t,
+        "",
+        "awsdms_apply_exceptions",
+        Operation::CreateTable,
+        Some(def),
+        Fields::new(),
+    )
 }

@@ -12,14 +12,17 @@ use crate::{CheckpointStore, MemoryCheckpoints, TargetFactory};
 use dmsrs_secrets::SecretSource;
 use dmsrs_tasks::{
     CreateEndpoint, CreateTask, DmsError, Endpoint, EndpointSettings, EndpointType, MigrationType,
-    ReplicationService, ReplicationTask, Result, StartTask, StartType, TableStatistics, TaskFilter,
-    TaskStats, TaskStatus, resource_id, stop_reason, table_state,
+    ModifyTask, ReloadOption, ReplicationService, ReplicationTask, Result, StartTask, StartType,
+    TableStatistics, TaskFilter, TaskStats, TaskStatus, resource_id, stop_reason, table_state,
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tracing::{error, warn};
+
+mod admin;
+pub use admin::TaskRecord;
 
 /// Settings of the embedded engine itself.
 #[derive(Clone, Debug)]
@@ -486,6 +489,19 @@ impl ReplicationService for EmbeddedEngine {
         t.status = TaskStatus::Deleting;
         Ok(t)
     }
+
+    async fn modify_task(&self, input: ModifyTask) -> Result<ReplicationTask> {
+        self.modify(input)
+    }
+
+    async fn reload_tables(
+        &self,
+        arn: &str,
+        tables: &[(String, String)],
+        option: ReloadOption,
+    ) -> Result<()> {
+        self.reload(arn, tables, option)
+    }
 }
 
 impl EmbeddedEngine {
@@ -493,6 +509,7 @@ impl EmbeddedEngine {
     async fn run_task(&self, entry: Arc<TaskEntry>, start: StartTask, cancel: Arc<Cancel>) {
         let task = entry.snapshot();
         let outcome = self.run_phases(&entry, &task, &start, &cancel).await;
+        admin::set_reload(&entry, None);
         let now = SystemTime::now();
         entry.update(|t| {
             t.stats.stop_date = Some(now);
@@ -603,6 +620,19 @@ impl EmbeddedEngine {
             .map(|(i, _)| (i.schema.clone(), i.name.clone()))
             .collect();
 
+        admin::set_reload(
+            entry,
+            Some(crate::runtime::ReloadCtx {
+                load: LoadCtx {
+                    source: source.clone(),
+                    writer: Arc::clone(&writer),
+                    settings: Arc::clone(&settings),
+                    entry: Arc::clone(entry),
+                    cancel: Arc::clone(cancel),
+                },
+                tables: tables.clone(),
+            }),
+        );
         // full-load-and-cdc resumed after its full load finished (CDC saved a checkpoint):
         // CDC continues from the checkpoint, tables are not loaded again.
         let task_id = resource_id(&task.arn);

@@ -17,6 +17,7 @@ use crate::runtime::{Cancel, TaskEntry};
 use crate::settings::{TargetTablePrepMode, TaskSettings};
 use crate::sink::Sink;
 use crate::source::{SourceConfig, TableInfo, quote_ident};
+use crate::tasklog::Component;
 use dmsrs_codec::Operation;
 use dmsrs_streams::DynStreamWriter;
 use dmsrs_tasks::table_state;
@@ -24,7 +25,6 @@ use mysql_async::prelude::Queryable;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::Semaphore;
-use crate::tasklog::Component;
 use tracing::warn;
 
 /// What full load needs.

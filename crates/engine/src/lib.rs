@@ -27,6 +27,8 @@ mod targets;
 pub mod tasklog;
 
 pub use checkpoint::{Checkpoint, CheckpointStore, FileCheckpoints, MemoryCheckpoints};
-pub use engine::{EmbeddedEngine, EngineConfig};
+pub use engine::{EmbeddedEngine, EngineConfig, TaskRecord};
 pub use error::{EngineError, Result};
+#[cfg(feature = "kinesis")]
+pub use targets::KinesisTargets;
 pub use targets::{StreamTargets, TargetFactory};

@@ -53,6 +53,23 @@ pub struct TaskEntry {
     /// `CdcStartTime` of the task (given at create or at the last start); `ReplicationTask`
     /// has no field for it.
     pub(crate) cdc_start_time: Mutex<Option<SystemTime>>,
+    /// What `ReloadTables` needs, set while the task runs.
+    pub(crate) reload: Mutex<Option<ReloadCtx>>,
+}
+
+/// A running task's full-load context and tables, for `ReloadTables`.
+#[derive(Clone)]
+pub(crate) struct ReloadCtx {
+    pub(crate) load: crate::fullload::LoadCtx,
+    pub(crate) tables: Vec<(crate::source::TableInfo, Arc<crate::encoder::TableEncoder>)>,
+}
+
+impl std::fmt::Debug for ReloadCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReloadCtx")
+            .field("tables", &self.tables.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A running task's handle.
@@ -69,6 +86,7 @@ impl TaskEntry {
             tables: Mutex::new(BTreeMap::new()),
             run: Mutex::new(None),
             cdc_start_time: Mutex::new(None),
+            reload: Mutex::new(None),
         }
     }
 

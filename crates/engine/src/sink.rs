@@ -25,7 +25,9 @@ pub struct Sink {
     /// Records handed to the writer so far (for [`Sink::mark`]).
     written: u64,
     /// The batch being written in the background.
-    in_flight: Option<tokio::task::JoinHandle<std::result::Result<PutReceipt, dmsrs_streams::StreamError>>>,
+    in_flight: Option<
+        tokio::task::JoinHandle<std::result::Result<PutReceipt, dmsrs_streams::StreamError>>,
+    >,
 }
 
 impl std::fmt::Debug for Sink {
@@ -75,7 +77,9 @@ impl Sink {
         if !batch.is_empty() {
             self.written += batch.len() as u64;
             let writer = Arc::clone(&self.writer);
-            self.in_flight = Some(tokio::spawn(async move { writer.put_batch_dyn(batch).await }));
+            self.in_flight = Some(tokio::spawn(
+                async move { writer.put_batch_dyn(batch).await },
+            ));
         }
         Ok(receipt)
     }
@@ -86,7 +90,9 @@ impl Sink {
             None => Ok(PutReceipt::default()),
             Some(write) => match write.await {
                 Ok(r) => Ok(r?),
-                Err(e) => Err(crate::error::EngineError::Internal(format!("the target write task failed: {e}"))),
+                Err(e) => Err(crate::error::EngineError::Internal(format!(
+                    "the target write task failed: {e}"
+                ))),
             },
         }
     }
@@ -109,7 +115,11 @@ impl Sink {
         let keep = usize::try_from(mark.saturating_sub(self.written)).unwrap_or(usize::MAX);
         if keep < self.batch.len() {
             self.batch.truncate(keep);
-            self.bytes = self.batch.iter().map(|r| r.data.len() + r.partition_key.len()).sum();
+            self.bytes = self
+                .batch
+                .iter()
+                .map(|r| r.data.len() + r.partition_key.len())
+                .sum();
         }
     }
 
@@ -134,7 +144,11 @@ mod tests {
     use dmsrs_streams::MemoryStream;
 
     fn rec(key: &str) -> Encoded {
-        Encoded { partition_key: key.into(), data: key.as_bytes().to_vec(), operation: Operation::Insert }
+        Encoded {
+            partition_key: key.into(),
+            data: key.as_bytes().to_vec(),
+            operation: Operation::Insert,
+        }
     }
 
     fn keys(s: &MemoryStream) -> Vec<String> {
@@ -152,7 +166,11 @@ mod tests {
         assert_eq!(sink.mark(), 3);
         sink.discard_since(mark);
         sink.flush().await.unwrap();
-        assert_eq!(keys(&stream), ["a", "b"], "b was written already; c is dropped");
+        assert_eq!(
+            keys(&stream),
+            ["a", "b"],
+            "b was written already; c is dropped"
+        );
 
         let mark = sink.mark();
         sink.push(rec("d")).await.unwrap();
@@ -181,12 +199,22 @@ mod write_behind_tests {
     }
 
     impl StreamWriter for Gated {
-        async fn put_batch(&self, records: Vec<OutRecord>) -> std::result::Result<PutReceipt, StreamError> {
+        async fn put_batch(
+            &self,
+            records: Vec<OutRecord>,
+        ) -> std::result::Result<PutReceipt, StreamError> {
             self.gate.acquire().await.unwrap().forget();
             if self.fail {
-                return Err(StreamError::Service { status: Some(500), code: "InternalFailure".into(), message: "boom".into() });
+                return Err(StreamError::Service {
+                    status: Some(500),
+                    code: "InternalFailure".into(),
+                    message: "boom".into(),
+                });
             }
-            self.keys.lock().unwrap().extend(records.into_iter().map(|r| r.partition_key));
+            self.keys
+                .lock()
+                .unwrap()
+                .extend(records.into_iter().map(|r| r.partition_key));
             Ok(PutReceipt::default())
         }
 
@@ -196,17 +224,28 @@ mod write_behind_tests {
     }
 
     fn rec(key: &str) -> Encoded {
-        Encoded { partition_key: key.into(), data: key.as_bytes().to_vec(), operation: Operation::Insert }
+        Encoded {
+            partition_key: key.into(),
+            data: key.as_bytes().to_vec(),
+            operation: Operation::Insert,
+        }
     }
 
     #[tokio::test]
     async fn full_batches_are_written_in_the_background_in_order() {
-        let w = Arc::new(Gated { gate: Semaphore::new(0), fail: false, keys: Mutex::new(Vec::new()) });
+        let w = Arc::new(Gated {
+            gate: Semaphore::new(0),
+            fail: false,
+            keys: Mutex::new(Vec::new()),
+        });
         let mut sink = Sink::new(Arc::clone(&w) as Arc<dyn DynStreamWriter>, 2);
         sink.push(rec("a")).await.unwrap();
         sink.push(rec("b")).await.unwrap(); // full: written in the background (blocked on the gate)
         sink.push(rec("c")).await.unwrap();
-        assert!(w.keys.lock().unwrap().is_empty(), "push did not wait for the write");
+        assert!(
+            w.keys.lock().unwrap().is_empty(),
+            "push did not wait for the write"
+        );
         assert_eq!(sink.mark(), 3);
         w.gate.add_permits(2);
         sink.flush().await.unwrap();
@@ -215,7 +254,11 @@ mod write_behind_tests {
 
     #[tokio::test]
     async fn a_failed_background_write_fails_the_next_flush() {
-        let w = Arc::new(Gated { gate: Semaphore::new(10), fail: true, keys: Mutex::new(Vec::new()) });
+        let w = Arc::new(Gated {
+            gate: Semaphore::new(10),
+            fail: true,
+            keys: Mutex::new(Vec::new()),
+        });
         let mut sink = Sink::new(Arc::clone(&w) as Arc<dyn DynStreamWriter>, 2);
         sink.push(rec("a")).await.unwrap();
         sink.push(rec("b")).await.unwrap();

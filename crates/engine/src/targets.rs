@@ -10,6 +10,12 @@ use std::sync::{Arc, Mutex};
 pub trait TargetFactory: Send + Sync + std::fmt::Debug {
     /// A writer for the stream with this ARN or name.
     async fn writer(&self, stream_arn: &str) -> Result<Arc<dyn DynStreamWriter>>;
+
+    /// Checks that the stream exists and can be reached (`TestConnection`). The default
+    /// opens a writer.
+    async fn check(&self, stream_arn: &str) -> Result<()> {
+        self.writer(stream_arn).await.map(|_| ())
+    }
 }
 
 /// A fixed set of streams, registered by ARN and/or name (the embedded default registers
@@ -53,5 +59,61 @@ impl TargetFactory for StreamTargets {
                 "target stream {stream_arn} is not known to the embedded engine: deploy it first (scenario deploy)"
             ))
         })
+    }
+}
+
+/// Opens Kinesis streams for Kinesis target endpoints (cargo feature `kinesis`): the
+/// endpoint's `StreamArn` (or name) is reached with the SDK configuration given here (its
+/// region, credentials and endpoint URLs, `AWS_ENDPOINT_URL_KINESIS` included). One writer
+/// per stream, shared by the tasks writing to it.
+#[cfg(feature = "kinesis")]
+#[derive(Clone)]
+pub struct KinesisTargets {
+    sdk: aws_config::SdkConfig,
+    writers: Arc<Mutex<BTreeMap<String, Arc<dyn DynStreamWriter>>>>,
+}
+
+#[cfg(feature = "kinesis")]
+impl std::fmt::Debug for KinesisTargets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<String> = crate::runtime::lock(&self.writers)
+            .keys()
+            .cloned()
+            .collect();
+        f.debug_struct("KinesisTargets")
+            .field("streams", &streams)
+            .finish()
+    }
+}
+
+#[cfg(feature = "kinesis")]
+impl KinesisTargets {
+    /// Streams reached through `sdk`.
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        KinesisTargets {
+            sdk: sdk.clone(),
+            writers: Arc::new(Mutex::new(BTreeMap::new())),
+        }
+    }
+}
+
+#[cfg(feature = "kinesis")]
+#[async_trait::async_trait]
+impl TargetFactory for KinesisTargets {
+    async fn writer(&self, stream_arn: &str) -> Result<Arc<dyn DynStreamWriter>> {
+        let mut writers = crate::runtime::lock(&self.writers);
+        let w = writers.entry(stream_arn.to_owned()).or_insert_with(|| {
+            Arc::new(dmsrs_streams::KinesisStream::from_sdk_config(
+                &self.sdk, stream_arn,
+            )) as Arc<dyn DynStreamWriter>
+        });
+        Ok(Arc::clone(w))
+    }
+
+    async fn check(&self, stream_arn: &str) -> Result<()> {
+        dmsrs_streams::KinesisStream::from_sdk_config(&self.sdk, stream_arn)
+            .describe()
+            .await?;
+        Ok(())
     }
 }

@@ -48,7 +48,10 @@ pub struct TaskLog {
 impl TaskLog {
     /// From the task's `Logging` section.
     pub fn from_settings(logging: &Logging) -> Self {
-        TaskLog { enabled: logging.enable_logging, levels: logging.tracing_directives() }
+        TaskLog {
+            enabled: logging.enable_logging,
+            levels: logging.tracing_directives(),
+        }
     }
 
     /// Whether an event of `level` from `component` is emitted: errors and warnings always;
@@ -61,7 +64,11 @@ impl TaskLog {
         if !self.enabled {
             return false;
         }
-        let max = self.levels.iter().find(|(id, _)| id == component.id()).map_or(Level::INFO, |(_, l)| *l);
+        let max = self
+            .levels
+            .iter()
+            .find(|(id, _)| id == component.id())
+            .map_or(Level::INFO, |(_, l)| *l);
         level <= max
     }
 }

@@ -387,11 +387,21 @@ async fn every_column_type_renders_as_dms_does() {
            NULL, '0000-00-00', '0000-00-00 00:00:00'
          );",
     );
-    let t = h.task("types", MigrationType::FullLoad, mappings("r", "types"), FULL_LOAD_SETTINGS).await;
+    let t = h
+        .task(
+            "types",
+            MigrationType::FullLoad,
+            mappings("r", "types"),
+            FULL_LOAD_SETTINGS,
+        )
+        .await;
     h.start(&t.arn, StartType::StartReplication).await;
     h.wait(&t.arn, TaskStatus::Stopped).await;
     let recs = h.records_after(None);
-    let (raw, load) = recs.iter().find(|(_, r)| r.metadata.operation == Operation::Load).unwrap();
+    let (raw, load) = recs
+        .iter()
+        .find(|(_, r)| r.metadata.operation == Operation::Load)
+        .unwrap();
     let text = String::from_utf8(raw.data.to_vec()).unwrap();
     let expected = [
         ("id", "1"),
@@ -441,10 +451,21 @@ async fn every_column_type_renders_as_dms_does() {
         let needle = format!("\t\t\"{col}\":\t{want}");
         assert!(text.contains(&needle), "{col}: expected {want} in\n{text}");
     }
-    assert_eq!(load.data.as_ref().unwrap().len(), expected.len(), "IncludeNullAndEmpty keeps NULL columns");
+    assert_eq!(
+        load.data.as_ref().unwrap().len(),
+        expected.len(),
+        "IncludeNullAndEmpty keeps NULL columns"
+    );
 
     // The same row through CDC renders identically.
-    let c = h.task("types-cdc", MigrationType::Cdc, mappings("r", "types"), CDC_SETTINGS).await;
+    let c = h
+        .task(
+            "types-cdc",
+            MigrationType::Cdc,
+            mappings("r", "types"),
+            CDC_SETTINGS,
+        )
+        .await;
     h.start(&c.arn, StartType::StartReplication).await;
     h.wait(&c.arn, TaskStatus::Running).await;
     let mark = h.last_seq();
@@ -454,12 +475,18 @@ async fn every_column_type_renders_as_dms_does() {
            dt, tm, tm3, dtm, dtm6, ts, ts3, y, c, vc, tx, mt, lt, bin, vb, bl, e, s, j, n, zd, zdt FROM types WHERE id = 1;",
     );
     let recs = h.wait_records(mark.as_deref(), 1).await;
-    let (_, ins) = recs.iter().find(|(_, r)| r.metadata.operation == Operation::Insert).unwrap();
+    let (_, ins) = recs
+        .iter()
+        .find(|(_, r)| r.metadata.operation == Operation::Insert)
+        .unwrap();
     let mut cdc_data = ins.data.clone().unwrap();
     let mut load_data = load.data.clone().unwrap();
     cdc_data.remove("id");
     load_data.remove("id");
-    assert_eq!(cdc_data, load_data, "CDC renders every type exactly as full load");
+    assert_eq!(
+        cdc_data, load_data,
+        "CDC renders every type exactly as full load"
+    );
     h.engine.stop_task(&c.arn).await.unwrap();
 }
 
@@ -473,31 +500,71 @@ async fn lob_limits_and_oversize_rows() {
          INSERT INTO docs VALUES (1, REPEAT('a', 100000)), (2, REPEAT('b', 1500000)), (3, 'small');",
     );
     // Default limited LOB mode: LobMaxSize 32 KB.
-    let t = h.task("lobs", MigrationType::FullLoad, mappings("r", "docs"), "{}").await;
+    let t = h
+        .task("lobs", MigrationType::FullLoad, mappings("r", "docs"), "{}")
+        .await;
     h.start(&t.arn, StartType::StartReplication).await;
     h.wait(&t.arn, TaskStatus::Stopped).await;
     let recs = h.records_after(None);
     let rows: Vec<_> = recs.iter().filter(|(_, r)| r.is_data()).collect();
     assert_eq!(rows.len(), 3);
     for (_, r) in &rows {
-        let body = r.data.as_ref().unwrap().get("body").unwrap().as_str().unwrap().len();
+        let body = r
+            .data
+            .as_ref()
+            .unwrap()
+            .get("body")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .len();
         assert!(body <= 32 * 1024, "LOB cut to LobMaxSize: {body}");
     }
     let stats = h.engine.describe_table_statistics(&t.arn).await.unwrap();
-    assert_eq!((stats[0].full_load_rows, stats[0].full_load_error_rows), (3, 0));
+    assert_eq!(
+        (stats[0].full_load_rows, stats[0].full_load_error_rows),
+        (3, 0)
+    );
 
     // LobMaxSize 2 MB: row 2 no longer fits a Kinesis record: an error row, the others load.
     let mark = h.last_seq();
     let t = h
-        .task("big-lobs", MigrationType::FullLoad, mappings("r", "docs"), r#"{"TargetMetadata": {"LobMaxSize": 2048}}"#)
+        .task(
+            "big-lobs",
+            MigrationType::FullLoad,
+            mappings("r", "docs"),
+            r#"{"TargetMetadata": {"LobMaxSize": 2048}}"#,
+        )
         .await;
     h.start(&t.arn, StartType::StartReplication).await;
     h.wait(&t.arn, TaskStatus::Stopped).await;
-    let rows: Vec<_> = h.records_after(mark.as_deref()).into_iter().filter(|(_, r)| r.is_data()).collect();
-    let ids: Vec<_> = rows.iter().map(|(_, r)| r.data.as_ref().unwrap().get("id").unwrap().to_key_text()).collect();
+    let rows: Vec<_> = h
+        .records_after(mark.as_deref())
+        .into_iter()
+        .filter(|(_, r)| r.is_data())
+        .collect();
+    let ids: Vec<_> = rows
+        .iter()
+        .map(|(_, r)| r.data.as_ref().unwrap().get("id").unwrap().to_key_text())
+        .collect();
     assert_eq!(ids, ["1", "3"]);
-    assert_eq!(rows[0].1.data.as_ref().unwrap().get("body").unwrap().as_str().unwrap().len(), 100_000);
+    assert_eq!(
+        rows[0]
+            .1
+            .data
+            .as_ref()
+            .unwrap()
+            .get("body")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .len(),
+        100_000
+    );
     let stats = h.engine.describe_table_statistics(&t.arn).await.unwrap();
-    assert_eq!((stats[0].full_load_rows, stats[0].full_load_error_rows), (2, 1));
+    assert_eq!(
+        (stats[0].full_load_rows, stats[0].full_load_error_rows),
+        (2, 1)
+    );
     assert_eq!(stats[0].table_state, table_state::TABLE_COMPLETED);
 }

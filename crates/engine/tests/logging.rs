@@ -41,7 +41,9 @@ async fn task_logging_settings_gate_task_events() {
     let run = |id: &'static str, settings: &'static str| {
         let h = &h;
         async move {
-            let t = h.task(id, MigrationType::FullLoad, mappings("r", "t"), settings).await;
+            let t = h
+                .task(id, MigrationType::FullLoad, mappings("r", "t"), settings)
+                .await;
             h.start(&t.arn, StartType::StartReplication).await;
             h.wait(&t.arn, TaskStatus::Stopped).await;
         }
@@ -49,16 +51,31 @@ async fn task_logging_settings_gate_task_events() {
 
     run("quiet", r#"{"Logging": {"EnableLogging": false}}"#).await;
     let text = out.take();
-    assert!(!text.contains("full load starts") && !text.contains("task stopped"), "{text}");
+    assert!(
+        !text.contains("full load starts") && !text.contains("task stopped"),
+        "{text}"
+    );
 
     run("verbose", r#"{"Logging": {"EnableLogging": true, "LogComponents": [{"Id": "SOURCE_UNLOAD", "Severity": "LOGGER_SEVERITY_DEBUG"}]}}"#).await;
     let text = out.take();
-    assert!(text.contains("full load starts") && text.contains("component=\"SOURCE_UNLOAD\""), "{text}");
-    assert!(text.contains("snapshot query"), "SOURCE_UNLOAD at DEBUG shows the snapshot query: {text}");
-    assert!(text.contains("full load done") && text.contains("task stopped"), "{text}");
+    assert!(
+        text.contains("full load starts") && text.contains("component=\"SOURCE_UNLOAD\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("snapshot query"),
+        "SOURCE_UNLOAD at DEBUG shows the snapshot query: {text}"
+    );
+    assert!(
+        text.contains("full load done") && text.contains("task stopped"),
+        "{text}"
+    );
 
     run("default", r#"{"Logging": {"EnableLogging": true}}"#).await;
     let text = out.take();
     assert!(text.contains("full load starts"), "{text}");
-    assert!(!text.contains("snapshot query"), "DEBUG events need a DEBUG severity: {text}");
+    assert!(
+        !text.contains("snapshot query"),
+        "DEBUG events need a DEBUG severity: {text}"
+    );
 }

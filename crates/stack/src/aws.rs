@@ -26,10 +26,11 @@ mod deploy;
 mod destroy;
 mod kinesis;
 
-pub use kinesis::{KinesisTargets, PacedReader};
+pub use dmsrs_engine::KinesisTargets;
+pub use kinesis::PacedReader;
 
-use crate::mariadb_access_secret;
 use crate::embedded::{CDC_DATABASE, FULL_LOAD_DATABASE};
+use crate::mariadb_access_secret;
 use crate::{ResourceEvent, StackError};
 use aws_config::SdkConfig;
 use dmsrs_database::{

@@ -7,7 +7,9 @@ use dmsrs_secrets::{FileSecrets, SecretStore, Tag};
 use dmsrs_seed::Outputs;
 use dmsrs_streams::MemoryStream;
 use dmsrs_tasks::seed::{self, SeedSource};
-use dmsrs_tasks::{CreateEndpoint, EndpointSettings, EndpointType, MySqlSettings, ReplicationService};
+use dmsrs_tasks::{
+    CreateEndpoint, EndpointSettings, EndpointType, MySqlSettings, ReplicationService,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +85,10 @@ impl EmbeddedStack {
     /// The stack `stack` under `state_root/<stack>`.
     pub fn new(state_root: impl AsRef<Path>, stack: impl Into<String>) -> Self {
         let stack = stack.into();
-        EmbeddedStack { dir: state_root.as_ref().join(&stack), stack }
+        EmbeddedStack {
+            dir: state_root.as_ref().join(&stack),
+            stack,
+        }
     }
 
     /// The stack's state folder.
@@ -99,11 +104,17 @@ impl EmbeddedStack {
     /// The outputs of the last deploy, if any.
     pub fn read_outputs(&self) -> Result<Option<Outputs>, StackError> {
         match std::fs::read(self.outputs_path()) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| StackError::State(format!("{} is not valid: {e}; run `scenario destroy` and deploy again", self.outputs_path().display()))),
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+                StackError::State(format!(
+                    "{} is not valid: {e}; run `scenario destroy` and deploy again",
+                    self.outputs_path().display()
+                ))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StackError::State(format!("cannot read {}: {e}", self.outputs_path().display()))),
+            Err(e) => Err(StackError::State(format!(
+                "cannot read {}: {e}",
+                self.outputs_path().display()
+            ))),
         }
     }
 
@@ -112,7 +123,8 @@ impl EmbeddedStack {
     }
 
     fn secrets(&self) -> Result<FileSecrets, StackError> {
-        FileSecrets::open(&self.dir, REGION).map_err(|source| StackError::secret("secrets.json", source))
+        FileSecrets::open(&self.dir, REGION)
+            .map_err(|source| StackError::secret("secrets.json", source))
     }
 
     fn stream_name(&self) -> String {
@@ -120,22 +132,38 @@ impl EmbeddedStack {
     }
 
     /// Deploys (or finds) every resource and returns the running deployment. Idempotent.
-    pub async fn deploy(&self, on: &(dyn Fn(ResourceEvent) + Sync)) -> Result<Deployment, StackError> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| StackError::State(format!("cannot create the state folder {}: {e}", self.dir.display())))?;
+    pub async fn deploy(
+        &self,
+        on: &(dyn Fn(ResourceEvent) + Sync),
+    ) -> Result<Deployment, StackError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            StackError::State(format!(
+                "cannot create the state folder {}: {e}",
+                self.dir.display()
+            ))
+        })?;
 
         // Both sources start at once.
         let dbs = self.databases();
         let ensure = |name: &'static str| {
             let dbs = dbs.clone();
             let spec = DatabaseSpec::new(&self.stack, name);
-            on(ResourceEvent::Working { kind: "database", name: name.into() });
+            on(ResourceEvent::Working {
+                kind: "database",
+                name: name.into(),
+            });
             async move {
-                let inst = dbs.ensure(&spec).await.map_err(|source| StackError::database(name, source))?;
+                let inst = dbs
+                    .ensure(&spec)
+                    .await
+                    .map_err(|source| StackError::database(name, source))?;
                 let inst = dbs
                     .wait_available(&spec.id, Duration::from_secs(60))
                     .await
-                    .map(|i| DatabaseInstance { created: inst.created, ..i })
+                    .map(|i| DatabaseInstance {
+                        created: inst.created,
+                        ..i
+                    })
                     .map_err(|source| StackError::database(name, source))?;
                 Ok::<_, StackError>(inst)
             }
@@ -145,9 +173,17 @@ impl EmbeddedStack {
         for (name, db) in [(FULL_LOAD_DATABASE, &full_db), (CDC_DATABASE, &cdc_db)] {
             let detail = format!("{}:{} (MariaDB {})", db.host, db.port, db.engine_version);
             on(if db.created {
-                ResourceEvent::Created { kind: "database", name: name.into(), detail }
+                ResourceEvent::Created {
+                    kind: "database",
+                    name: name.into(),
+                    detail,
+                }
             } else {
-                ResourceEvent::Reused { kind: "database", name: name.into(), detail }
+                ResourceEvent::Reused {
+                    kind: "database",
+                    name: name.into(),
+                    detail,
+                }
             });
         }
 
@@ -160,8 +196,13 @@ impl EmbeddedStack {
                 db.identifier
             ))
         };
-        let cdc_value = cdc_db.dms_secret_json().ok_or_else(|| unknown_password(&cdc_db))?;
-        let full_password = full_db.password.clone().ok_or_else(|| unknown_password(&full_db))?;
+        let cdc_value = cdc_db
+            .dms_secret_json()
+            .ok_or_else(|| unknown_password(&cdc_db))?;
+        let full_password = full_db
+            .password
+            .clone()
+            .ok_or_else(|| unknown_password(&full_db))?;
         let full_value = crate::mariadb_access_secret(
             &full_db.host,
             full_db.port,
@@ -171,23 +212,45 @@ impl EmbeddedStack {
         );
         let mut secret_arns = Vec::new();
         for (name, value, description) in [
-            (format!("{}-rdsinstanceSecret", self.stack), cdc_value, format!("Generated for stack: {}", self.stack)),
-            (format!("{}-mariadbaccesssecret", self.stack), full_value, "Access to the full-load MariaDB".to_owned()),
+            (
+                format!("{}-rdsinstanceSecret", self.stack),
+                cdc_value,
+                format!("Generated for stack: {}", self.stack),
+            ),
+            (
+                format!("{}-mariadbaccesssecret", self.stack),
+                full_value,
+                "Access to the full-load MariaDB".to_owned(),
+            ),
         ] {
-            on(ResourceEvent::Working { kind: "secret", name: name.clone() });
+            on(ResourceEvent::Working {
+                kind: "secret",
+                name: name.clone(),
+            });
             let r = secrets
                 .create(&name, &value, Some(&description), &tags)
                 .await
                 .map_err(|source| StackError::secret(&name, source))?;
-            on(ResourceEvent::Reused { kind: "secret", name, detail: r.arn.clone() });
+            on(ResourceEvent::Reused {
+                kind: "secret",
+                name,
+                detail: r.arn.clone(),
+            });
             secret_arns.push(r.arn);
         }
         let (cdc_secret, full_secret) = (secret_arns[0].clone(), secret_arns[1].clone());
 
         // The stream and the engine with the seed's endpoints and tasks.
         let stream = MemoryStream::new(self.stream_name());
-        let stream_arn = format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{}", self.stream_name());
-        on(ResourceEvent::Created { kind: "stream", name: self.stream_name(), detail: "in-memory, 1 shard".into() });
+        let stream_arn = format!(
+            "arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{}",
+            self.stream_name()
+        );
+        on(ResourceEvent::Created {
+            kind: "stream",
+            name: self.stream_name(),
+            detail: "in-memory, 1 shard".into(),
+        });
         let targets = StreamTargets::new();
         targets.register(stream_arn.clone(), Arc::new(stream.writer()));
         let checkpoints = FileCheckpoints::new(self.dir.join("checkpoints"))
@@ -198,7 +261,10 @@ impl EmbeddedStack {
             Arc::new(targets),
             Arc::new(checkpoints),
         );
-        let endpoint = |id: &str, t: EndpointType, engine_name: &str, settings: EndpointSettings| CreateEndpoint {
+        let endpoint = |id: &str,
+                        t: EndpointType,
+                        engine_name: &str,
+                        settings: EndpointSettings| CreateEndpoint {
             identifier: id.into(),
             endpoint_type: t,
             engine_name: engine_name.into(),
@@ -207,12 +273,30 @@ impl EmbeddedStack {
         let dms = |what: String| move |source| StackError::dms(&what, source);
         let mut arns = Vec::new();
         for ep in [
-            endpoint("cdc-endpoint", EndpointType::Source, seed::SOURCE_ENGINE, source(&cdc_secret)),
-            endpoint("full-endpoint", EndpointType::Source, seed::SOURCE_ENGINE, source(&full_secret)),
-            endpoint("target", EndpointType::Target, seed::TARGET_ENGINE, EndpointSettings::Kinesis(seed::kinesis_settings(&stream_arn, None))),
+            endpoint(
+                "cdc-endpoint",
+                EndpointType::Source,
+                seed::SOURCE_ENGINE,
+                source(&cdc_secret),
+            ),
+            endpoint(
+                "full-endpoint",
+                EndpointType::Source,
+                seed::SOURCE_ENGINE,
+                source(&full_secret),
+            ),
+            endpoint(
+                "target",
+                EndpointType::Target,
+                seed::TARGET_ENGINE,
+                EndpointSettings::Kinesis(seed::kinesis_settings(&stream_arn, None)),
+            ),
         ] {
             let id = ep.identifier.clone();
-            let e = engine.create_endpoint(ep).await.map_err(dms(format!("endpoint {id}")))?;
+            let e = engine
+                .create_endpoint(ep)
+                .await
+                .map_err(dms(format!("endpoint {id}")))?;
             arns.push(e.arn);
         }
         let (cdc_ep, full_ep, target_ep) = (arns[0].clone(), arns[1].clone(), arns[2].clone());
@@ -227,10 +311,22 @@ impl EmbeddedStack {
                 SeedSource::Cdc => &cdc_ep,
                 SeedSource::FullLoad => &full_ep,
             };
-            let mut input = t.create_input(seed::SCHEMA, src.clone(), target_ep.clone(), format!("arn:aws:dms:{REGION}:{ACCOUNT}:rep:EMBEDDED"));
+            let mut input = t.create_input(
+                seed::SCHEMA,
+                src.clone(),
+                target_ep.clone(),
+                format!("arn:aws:dms:{REGION}:{ACCOUNT}:rep:EMBEDDED"),
+            );
             input.resource_identifier = Some(resource_id(&self.stack, t.identifier));
-            let task = engine.create_task(input).await.map_err(dms(format!("task {}", t.identifier)))?;
-            on(ResourceEvent::Created { kind: "task", name: t.identifier.into(), detail: task.arn.clone() });
+            let task = engine
+                .create_task(input)
+                .await
+                .map_err(dms(format!("task {}", t.identifier)))?;
+            on(ResourceEvent::Created {
+                kind: "task",
+                name: t.identifier.into(),
+                detail: task.arn.clone(),
+            });
             match t.output_key {
                 "cdcTask1" => outputs.cdc_task1 = task.arn,
                 "cdcTask2" => outputs.cdc_task2 = task.arn,
@@ -238,10 +334,21 @@ impl EmbeddedStack {
                 _ => outputs.full_task2 = task.arn,
             }
         }
-        let body = serde_json::to_vec_pretty(&outputs).map_err(|e| StackError::State(e.to_string()))?;
-        std::fs::write(self.outputs_path(), body)
-            .map_err(|e| StackError::State(format!("cannot write {}: {e}", self.outputs_path().display())))?;
-        Ok(Deployment { outputs, engine, stream, full_db, cdc_db })
+        let body =
+            serde_json::to_vec_pretty(&outputs).map_err(|e| StackError::State(e.to_string()))?;
+        std::fs::write(self.outputs_path(), body).map_err(|e| {
+            StackError::State(format!(
+                "cannot write {}: {e}",
+                self.outputs_path().display()
+            ))
+        })?;
+        Ok(Deployment {
+            outputs,
+            engine,
+            stream,
+            full_db,
+            cdc_db,
+        })
     }
 
     /// Removes everything deploy made (also after a deploy that failed half way): stops and
@@ -252,31 +359,65 @@ impl EmbeddedStack {
         }
         let dbs = self.databases();
         for name in [CDC_DATABASE, FULL_LOAD_DATABASE] {
-            on(ResourceEvent::Working { kind: "database", name: name.into() });
+            on(ResourceEvent::Working {
+                kind: "database",
+                name: name.into(),
+            });
             let id = DatabaseId::new(&self.stack, name);
-            dbs.destroy(&id).await.map_err(|source| StackError::database(name, source))?;
-            on(ResourceEvent::Deleted { kind: "database", name: name.into() });
+            dbs.destroy(&id)
+                .await
+                .map_err(|source| StackError::database(name, source))?;
+            on(ResourceEvent::Deleted {
+                kind: "database",
+                name: name.into(),
+            });
         }
         let secrets = self.secrets()?;
-        for name in [format!("{}-rdsinstanceSecret", self.stack), format!("{}-mariadbaccesssecret", self.stack)] {
-            on(ResourceEvent::Working { kind: "secret", name: name.clone() });
+        for name in [
+            format!("{}-rdsinstanceSecret", self.stack),
+            format!("{}-mariadbaccesssecret", self.stack),
+        ] {
+            on(ResourceEvent::Working {
+                kind: "secret",
+                name: name.clone(),
+            });
             match secrets.delete(&name).await {
-                Ok(_) => on(ResourceEvent::Deleted { kind: "secret", name }),
+                Ok(_) => on(ResourceEvent::Deleted {
+                    kind: "secret",
+                    name,
+                }),
                 Err(e) if e.is_not_found() => {}
                 Err(source) => return Err(StackError::secret(&name, source)),
             }
         }
-        for path in [self.dir.join("checkpoints"), self.outputs_path(), self.dir.join("last-run.json")] {
-            let r = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        for path in [
+            self.dir.join("checkpoints"),
+            self.outputs_path(),
+            self.dir.join("last-run.json"),
+        ] {
+            let r = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
             if let Err(e) = r
                 && e.kind() != std::io::ErrorKind::NotFound
             {
-                return Err(StackError::State(format!("cannot remove {}: {e}", path.display())));
+                return Err(StackError::State(format!(
+                    "cannot remove {}: {e}",
+                    path.display()
+                )));
             }
         }
         // Whatever is left (secrets file, lock files, empty folders) belongs to this stack.
         std::fs::remove_dir_all(&self.dir)
-            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+            .or_else(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
             .map_err(|e| StackError::State(format!("cannot remove {}: {e}", self.dir.display())))?;
         Ok(())
     }
@@ -286,7 +427,11 @@ impl EmbeddedStack {
         let dbs = self.databases();
         let mut out = Vec::new();
         for name in [FULL_LOAD_DATABASE, CDC_DATABASE] {
-            let d = dbs.describe(&DatabaseId::new(&self.stack, name)).await.ok().flatten();
+            let d = dbs
+                .describe(&DatabaseId::new(&self.stack, name))
+                .await
+                .ok()
+                .flatten();
             out.push((name.to_owned(), d));
         }
         out
@@ -294,7 +439,10 @@ impl EmbeddedStack {
 }
 
 fn source(secret_arn: &str) -> EndpointSettings {
-    EndpointSettings::MySql(MySqlSettings { secrets_manager_secret_id: Some(secret_arn.to_owned()), ..Default::default() })
+    EndpointSettings::MySql(MySqlSettings {
+        secrets_manager_secret_id: Some(secret_arn.to_owned()),
+        ..Default::default()
+    })
 }
 
 /// A stable 26-character DMS-style resource id for a task of a stack.
@@ -305,7 +453,9 @@ pub(crate) fn resource_id(stack: &str, task: &str) -> String {
         h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
     }
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    (0..26).map(|i| ALPHABET[((h >> (i * 5)) & 31) as usize] as char).collect()
+    (0..26)
+        .map(|i| ALPHABET[((h >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -318,6 +468,9 @@ mod tests {
         assert_eq!(a, resource_id("DMsSampleSetupStack", "cdc-task-1"));
         assert_ne!(a, resource_id("DMsSampleSetupStack", "cdc-task-2"));
         assert_eq!(a.len(), 26);
-        assert!(a.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        );
     }
 }

@@ -178,4 +178,3 @@ pub fn mariadb_access_secret(
         s(dbname)
     ))
 }
-

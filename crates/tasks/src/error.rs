@@ -69,6 +69,19 @@ impl DmsError {
         )
     }
 
+    /// The message without the fault name (what a DMS fault's `message` member carries).
+    pub fn message(&self) -> String {
+        match self {
+            DmsError::ResourceNotFound(m)
+            | DmsError::InvalidResourceState(m)
+            | DmsError::ResourceAlreadyExists(m)
+            | DmsError::InvalidParameterValue(m)
+            | DmsError::AccessDenied(m) => m.clone(),
+            DmsError::Service { message, .. } => message.clone(),
+            other @ DmsError::WaitTimeout { .. } => other.to_string(),
+        }
+    }
+
     /// The DMS fault name.
     pub fn fault_name(&self) -> &'static str {
         match self {

@@ -230,6 +230,57 @@ pub struct CreateTask {
     pub resource_identifier: Option<String>,
 }
 
+/// `ModifyReplicationTask` input: every `Some` field replaces the task's value. The task
+/// must be stopped (or ready, or failed); endpoints and the instance cannot change.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModifyTask {
+    /// Task ARN.
+    pub arn: String,
+    /// New `ReplicationTaskIdentifier`.
+    pub identifier: Option<String>,
+    /// New migration type.
+    pub migration_type: Option<MigrationType>,
+    /// New `TableMappings` JSON.
+    pub table_mappings: Option<String>,
+    /// New `ReplicationTaskSettings` JSON.
+    pub settings: Option<String>,
+    /// New `CdcStartPosition`.
+    pub cdc_start_position: Option<String>,
+    /// New `CdcStartTime`.
+    pub cdc_start_time: Option<SystemTime>,
+    /// New `CdcStopPosition`.
+    pub cdc_stop_position: Option<String>,
+}
+
+/// `ReloadTables` `ReloadOption`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReloadOption {
+    /// Load the tables again (the default).
+    #[default]
+    DataReload,
+    /// Validate only (needs data validation, which Kinesis targets lack).
+    ValidateOnly,
+}
+
+impl ReloadOption {
+    /// API text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadOption::DataReload => "data-reload",
+            ReloadOption::ValidateOnly => "validate-only",
+        }
+    }
+
+    /// Parses the API text.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "data-reload" => Some(ReloadOption::DataReload),
+            "validate-only" => Some(ReloadOption::ValidateOnly),
+            _ => None,
+        }
+    }
+}
+
 /// `StartReplicationTask` input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartTask {
@@ -455,6 +506,8 @@ pub mod table_state {
     pub const TABLE_CANCELLED: &str = "Table cancelled";
     /// Dropped at the source during CDC.
     pub const TABLE_DOES_NOT_EXIST: &str = "Table does not exist";
+    /// Reloading after `ReloadTables`.
+    pub const TABLE_RELOADING: &str = "Table is being reloaded";
 }
 
 /// `TableStatistics` of one table.

@@ -3,7 +3,8 @@
 
 use crate::error::{DmsError, Result};
 use crate::model::{
-    CreateEndpoint, CreateTask, Endpoint, ReplicationTask, StartTask, TableStatistics, TaskFilter,
+    CreateEndpoint, CreateTask, Endpoint, ModifyTask, ReloadOption, ReplicationTask, StartTask,
+    TableStatistics, TaskFilter,
 };
 
 /// The DMS control plane: endpoints and replication tasks.
@@ -39,6 +40,17 @@ pub trait ReplicationService: Send + Sync {
     async fn describe_table_statistics(&self, arn: &str) -> Result<Vec<TableStatistics>>;
     /// `DeleteReplicationTask` (the task must not be running).
     async fn delete_task(&self, arn: &str) -> Result<ReplicationTask>;
+    /// `ModifyReplicationTask`: the task must be stopped (or ready, or failed); the answer
+    /// shows it `modifying`, and it is back in its previous status on the next describe.
+    async fn modify_task(&self, input: ModifyTask) -> Result<ReplicationTask>;
+    /// `ReloadTables`: loads the given `(schema, table)`s of a running task again while it
+    /// keeps replicating (`InvalidResourceState` unless running).
+    async fn reload_tables(
+        &self,
+        arn: &str,
+        tables: &[(String, String)],
+        option: ReloadOption,
+    ) -> Result<()>;
 
     /// One task by ARN (`ResourceNotFound` when absent).
     async fn describe_task(&self, arn: &str) -> Result<ReplicationTask> {

@@ -50,7 +50,6 @@ impl SchemaHistory {
     }
 }
 
-
 /// Reads one table's columns from `information_schema` (`Ok(None)`: no such table).
 /// Errors are `(message, retryable)`.
 pub(crate) async fn load_table(

@@ -23,7 +23,10 @@ pub static CREATE_TABLES: std::sync::LazyLock<String> =
 
 /// The seed's rows (1 author, 1 account, 2 novels) in one transaction, from the seed crate.
 pub static PRESEED_DATA: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("START TRANSACTION;\n{}\nCOMMIT;", dmsrs_seed::sql::PRESEED_DATA.join("\n"))
+    format!(
+        "START TRANSACTION;\n{}\nCOMMIT;",
+        dmsrs_seed::sql::PRESEED_DATA.join("\n")
+    )
 });
 
 /// The seed's table mappings (one include rule) for `dms_sample.<table>`.

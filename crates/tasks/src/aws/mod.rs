@@ -14,8 +14,8 @@ use aws_sdk_databasemigration::types::Filter;
 pub use infra::{ReplicationInstance, ReplicationInstanceSpec, SubnetGroup};
 
 use crate::model::{
-    CreateEndpoint, CreateTask, Endpoint, EndpointSettings, ReplicationTask, StartTask,
-    TableStatistics, TaskFilter,
+    CreateEndpoint, CreateTask, Endpoint, EndpointSettings, ModifyTask, ReloadOption,
+    ReplicationTask, StartTask, TableStatistics, TaskFilter,
 };
 use crate::{DmsError, ReplicationService, Result, Tag};
 use convert::{
@@ -475,5 +475,58 @@ impl ReplicationService for AwsDms {
             out.replication_task()
                 .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
         )
+    }
+
+    async fn modify_task(&self, input: ModifyTask) -> Result<ReplicationTask> {
+        const OP: &str = "ModifyReplicationTask";
+        let out = self
+            .client
+            .modify_replication_task()
+            .replication_task_arn(&input.arn)
+            .set_replication_task_identifier(input.identifier.clone())
+            .set_migration_type(input.migration_type.map(migration_type_to_sdk))
+            .set_table_mappings(input.table_mappings.clone())
+            .set_replication_task_settings(input.settings.clone())
+            .set_cdc_start_position(input.cdc_start_position.clone())
+            .set_cdc_start_time(input.cdc_start_time.map(from_time))
+            .set_cdc_stop_position(input.cdc_stop_position.clone())
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(OP, &input.arn, e))?;
+        task_from_sdk(
+            OP,
+            out.replication_task()
+                .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
+        )
+    }
+
+    async fn reload_tables(
+        &self,
+        arn: &str,
+        tables: &[(String, String)],
+        option: ReloadOption,
+    ) -> Result<()> {
+        const OP: &str = "ReloadTables";
+        let to_reload = tables
+            .iter()
+            .map(|(schema, table)| {
+                aws_sdk_databasemigration::types::TableToReload::builder()
+                    .schema_name(schema)
+                    .table_name(table)
+                    .build()
+                    .map_err(|e| DmsError::InvalidParameterValue(format!("{OP}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.client
+            .reload_tables()
+            .replication_task_arn(arn)
+            .set_tables_to_reload(Some(to_reload))
+            .reload_option(aws_sdk_databasemigration::types::ReloadOptionValue::from(
+                option.as_str(),
+            ))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(OP, arn, e))?;
+        Ok(())
     }
 }
