@@ -23,7 +23,7 @@ run: setup
 	$(CARGO_TARGET_DIR)/release/scenario run
 
 test: setup
-	$(CARGO) build -p dmsrs-scenario --bin scenario
+	$(CARGO) build -p dmsrs-scenario --bin scenario -p dmsrs-dms-server-bin --bin dms-server
 	$(CARGO) nextest run --workspace --all-features --no-fail-fast
 	$(CARGO) test --workspace --all-features --doc
 

@@ -152,6 +152,7 @@ fn options(g: &Global, target: &Target, needs_details: bool) -> Result<AwsStackO
         (Some(d), _) => d,
         (None, Some(r)) if r.database == "external" => DatabasesArg::External,
         (None, Some(r)) if r.database == "embedded" => DatabasesArg::Embedded,
+        (None, Some(r)) if r.database == "existing" => DatabasesArg::Existing,
         (None, _) => DatabasesArg::Rds,
     };
     let dms = match (g.dms, &record) {
@@ -161,12 +162,19 @@ fn options(g: &Global, target: &Target, needs_details: bool) -> Result<AwsStackO
     };
     let network = !g.no_network && record.as_ref().is_none_or(|r| r.network);
     let deployed_external = record.as_ref().is_some_and(|r| r.database == "external");
-    if g.external_mariadb.is_some() && databases != DatabasesArg::External {
-        return Err("--external-mariadb needs --databases external".into());
+    if g.external_mariadb.is_some()
+        && !matches!(databases, DatabasesArg::External | DatabasesArg::Existing)
+    {
+        return Err("--external-mariadb needs --databases external or existing".into());
     }
+    if g.cdc_mariadb.is_some() && databases != DatabasesArg::Existing {
+        return Err("--cdc-mariadb needs --databases existing".into());
+    }
+    let deployed_existing = record.as_ref().is_some_and(|r| r.database == "existing");
     let database = match databases {
         DatabasesArg::Rds => DatabaseMode::Rds,
         DatabasesArg::Embedded => DatabaseMode::Embedded,
+        DatabasesArg::Existing => existing_databases(g, needs_details && !deployed_existing)?,
         // Not described: destroy and status need no details, and a deployed stack keeps its
         // stored access secret.
         DatabasesArg::External
@@ -197,6 +205,20 @@ fn options(g: &Global, target: &Target, needs_details: bool) -> Result<AwsStackO
             })
         }
     };
+    let mut service_endpoints = Vec::new();
+    for r in &g.service_endpoints {
+        match r.split_once('=') {
+            Some((svc, url)) if dmsrs_stack::aws::SERVICES.contains(&svc) && !url.is_empty() => {
+                service_endpoints.push((svc.to_owned(), url.to_owned()))
+            }
+            _ => {
+                return Err(format!(
+                    "--service-endpoint {r:?}: write SERVICE=URL with SERVICE one of {}, e.g. dms=http://127.0.0.1:4599",
+                    dmsrs_stack::aws::SERVICES.join(", ")
+                ));
+            }
+        }
+    }
     let mut host_rewrites = Vec::new();
     for r in &g.host_rewrites {
         match r.split_once('=') {
@@ -218,6 +240,8 @@ fn options(g: &Global, target: &Target, needs_details: bool) -> Result<AwsStackO
         },
         network,
         host_rewrites,
+        service_endpoints,
+        dms_vpc_policy_arn: g.dms_vpc_policy_arn.clone(),
         timeouts: match target {
             Target::Aws => Timeouts::default(),
             _ => Timeouts::emulator(),
@@ -237,9 +261,72 @@ fn options(g: &Global, target: &Target, needs_details: bool) -> Result<AwsStackO
     Ok(o)
 }
 
+/// `--databases existing`: both databases from the flags. Without `--cdc-mariadb` and
+/// `--external-mariadb` (status, destroy, or a run after a deploy) the secrets stored by the
+/// earlier deploy are kept; `require` makes them mandatory.
+fn existing_databases(g: &Global, require: bool) -> Result<DatabaseMode, String> {
+    let one = |addr: Option<&str>,
+               flag: &str,
+               user: &str,
+               password: Option<&dmsrs_tasks::SecretString>,
+               env: &str,
+               dbname: &str|
+     -> Result<ExternalMariaDb, String> {
+        let Some(addr) = addr else {
+            if require {
+                return Err(format!(
+                    "--databases existing needs {flag} HOST:PORT (and its password in {env})"
+                ));
+            }
+            return Ok(ExternalMariaDb {
+                host: String::new(),
+                port: 3306,
+                username: user.to_owned(),
+                password: dmsrs_tasks::SecretString::default(),
+                dbname: dbname.to_owned(),
+            });
+        };
+        let (host, port) = host_port_for(flag, addr)?;
+        let password = password
+            .cloned()
+            .filter(|p| !p.expose().is_empty())
+            .ok_or_else(|| format!("{flag} {addr}: set its password in {env}"))?;
+        Ok(ExternalMariaDb {
+            host,
+            port,
+            username: user.to_owned(),
+            password,
+            dbname: dbname.to_owned(),
+        })
+    };
+    Ok(DatabaseMode::Existing {
+        cdc: one(
+            g.cdc_mariadb.as_deref(),
+            "--cdc-mariadb",
+            &g.cdc_user,
+            g.cdc_password.as_ref(),
+            "DMSRS_CDC_PASSWORD",
+            &g.cdc_dbname,
+        )?,
+        full_load: one(
+            g.external_mariadb.as_deref(),
+            "--external-mariadb",
+            &g.external_user,
+            g.external_password.as_ref(),
+            "DMSRS_EXTERNAL_PASSWORD",
+            &g.external_dbname,
+        )?,
+    })
+}
+
 /// `host:port` (the port is required).
 fn host_port(s: &str) -> Result<(String, u16), String> {
-    let bad = || format!("--external-mariadb {s:?}: write HOST:PORT, e.g. mariadb_server:3306");
+    host_port_for("--external-mariadb", s)
+}
+
+/// `host:port` of `flag` (the port is required).
+fn host_port_for(flag: &str, s: &str) -> Result<(String, u16), String> {
+    let bad = || format!("{flag} {s:?}: write HOST:PORT, e.g. mariadb_server:3306");
     let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().ok().filter(|p| *p != 0).ok_or_else(bad)?;
     if host.is_empty() {

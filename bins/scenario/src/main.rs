@@ -50,6 +50,13 @@ Examples:
   AWS_PROFILE=dev AWS_REGION=eu-west-1 scenario run --aws --timeout 1800
   AWS_PROFILE=dev AWS_REGION=eu-west-1 scenario destroy --aws
 
+  # DMS on a local dms-server, the rest on moto, Kinesis on kinesis-local, and two
+  # MariaDB servers you already run (see docs/dms-server.md)
+  DMSRS_CDC_PASSWORD=pw DMSRS_EXTERNAL_PASSWORD=pw scenario run \
+      --endpoint-url http://127.0.0.1:5000 --service-endpoint dms=http://127.0.0.1:4599 \
+      --service-endpoint kinesis=http://127.0.0.1:4567 --databases existing \
+      --cdc-mariadb 127.0.0.1:3307 --external-mariadb 127.0.0.1:3308
+
   # Hybrid: Secrets Manager and Kinesis on two emulators, databases and DMS embedded
   # (per-service variables override AWS_ENDPOINT_URL, not --endpoint-url)
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:4567 \\
@@ -81,6 +88,10 @@ enum DatabasesArg {
     External,
     /// Two private MariaDB servers under the state folder.
     Embedded,
+    /// Two MariaDB servers that already run: --external-mariadb (full load) and
+    /// --cdc-mariadb (CDC: binlog on, binlog_format=ROW, binlog_row_image=FULL). Nothing is
+    /// created in RDS and destroy leaves them alone.
+    Existing,
 }
 
 /// Options every subcommand takes.
@@ -161,6 +172,54 @@ struct Global {
         help_heading = "AWS"
     )]
     external_dbname: String,
+    /// With --databases existing: the CDC MariaDB as DMS reaches it (written into the secret
+    /// `<stack>-rdsinstanceSecret`).
+    #[arg(long, global = true, value_name = "HOST:PORT", help_heading = "AWS")]
+    cdc_mariadb: Option<String>,
+    /// With --databases existing: the CDC MariaDB's user.
+    #[arg(
+        long,
+        global = true,
+        value_name = "USER",
+        default_value = "admin",
+        help_heading = "AWS"
+    )]
+    cdc_user: String,
+    /// With --databases existing: the CDC MariaDB's password (prefer the environment
+    /// variable).
+    #[arg(
+        long,
+        global = true,
+        env = "DMSRS_CDC_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD",
+        value_parser = secret_arg,
+        help_heading = "AWS"
+    )]
+    cdc_password: Option<dmsrs_tasks::SecretString>,
+    /// With --databases existing: the CDC MariaDB's database.
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        default_value = "dms_sample",
+        help_heading = "AWS"
+    )]
+    cdc_dbname: String,
+    /// Policy to attach to the `dms-vpc-role` IAM role instead of the AWS managed
+    /// AmazonDMSVPCManagementRole (for emulators that do not have it, such as moto).
+    #[arg(long, global = true, value_name = "ARN", help_heading = "AWS")]
+    dms_vpc_policy_arn: Option<String>,
+    /// Endpoint URL for one service, over --endpoint-url and AWS_ENDPOINT_URL: SERVICE is
+    /// dms, kinesis, secretsmanager, rds, ec2 or iam (e.g. dms=http://127.0.0.1:4599 for a
+    /// local dms-server). Repeatable.
+    #[arg(
+        long = "service-endpoint",
+        global = true,
+        value_name = "SERVICE=URL",
+        help_heading = "AWS"
+    )]
+    service_endpoints: Vec<String>,
     /// Replace a host name found in a secret when this machine connects to a source (the
     /// seed's run script does mariadb_server=localhost). Repeatable.
     #[arg(
@@ -238,6 +297,9 @@ impl Global {
                 ("--dms", self.dms.is_some()),
                 ("--databases", self.databases.is_some()),
                 ("--external-mariadb", self.external_mariadb.is_some()),
+                ("--cdc-mariadb", self.cdc_mariadb.is_some()),
+                ("--service-endpoint", !self.service_endpoints.is_empty()),
+                ("--dms-vpc-policy-arn", self.dms_vpc_policy_arn.is_some()),
                 ("--host-rewrite", !self.host_rewrites.is_empty()),
                 ("--no-network", self.no_network),
                 ("--region", self.region.is_some()),

@@ -20,14 +20,21 @@ pub struct Ui {
 
 impl std::fmt::Debug for Ui {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ui").field("quiet", &self.quiet).field("tty", &self.tty).finish()
+        f.debug_struct("Ui")
+            .field("quiet", &self.quiet)
+            .field("tty", &self.tty)
+            .finish()
     }
 }
 
 impl Ui {
     /// Human output unless `quiet` (`--json`).
     pub fn new(quiet: bool) -> Self {
-        Ui { quiet, spinner: Mutex::new(None), tty: std::io::stderr().is_terminal() }
+        Ui {
+            quiet,
+            spinner: Mutex::new(None),
+            tty: std::io::stderr().is_terminal(),
+        }
     }
 
     fn clear(&self) {
@@ -60,7 +67,10 @@ impl Ui {
         if let Ok(mut s) = self.spinner.lock() {
             let pb = s.get_or_insert_with(|| {
                 let pb = ProgressBar::new_spinner();
-                pb.set_style(ProgressStyle::with_template("  {spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                pb.set_style(
+                    ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 pb.enable_steady_tick(Duration::from_millis(100));
                 pb
             });
@@ -72,8 +82,12 @@ impl Ui {
     pub fn resource(&self, e: &ResourceEvent) {
         match e {
             ResourceEvent::Working { kind, name } => self.wait(&format!("{kind} {name}")),
-            ResourceEvent::Created { kind, name, detail } => self.line(&format!("  + {kind:<8} {name}  {detail}")),
-            ResourceEvent::Reused { kind, name, detail } => self.line(&format!("  = {kind:<8} {name}  {detail}")),
+            ResourceEvent::Created { kind, name, detail } => {
+                self.line(&format!("  + {kind:<8} {name}  {detail}"))
+            }
+            ResourceEvent::Reused { kind, name, detail } => {
+                self.line(&format!("  = {kind:<8} {name}  {detail}"))
+            }
             ResourceEvent::Deleted { kind, name } => self.line(&format!("  - {kind:<8} {name}")),
         }
     }
@@ -104,17 +118,33 @@ impl Ui {
             let mut buf = Vec::new();
             let _ = table::write(
                 &mut buf,
-                &["TABLE", "STATE", "FULL LOAD ROWS", "ERROR ROWS", "INSERTS", "UPDATES", "DELETES", "DDLS"],
+                &[
+                    "TABLE",
+                    "STATE",
+                    "FULL LOAD ROWS",
+                    "ERROR ROWS",
+                    "INSERTS",
+                    "UPDATES",
+                    "DELETES",
+                    "DDLS",
+                ],
                 &rows,
             );
             self.line(String::from_utf8_lossy(&buf).trim_end());
         }
         let d = &report.durations_ms;
-        let parts: Vec<String> = d.iter().map(|(k, v)| format!("{k} {:.2} s", *v as f64 / 1000.0)).collect();
+        let parts: Vec<String> = d
+            .iter()
+            .map(|(k, v)| format!("{k} {:.2} s", *v as f64 / 1000.0))
+            .collect();
         if !parts.is_empty() {
             self.line(&format!("\nDurations: {}", parts.join(", ")));
         }
-        self.line(&format!("scenario: {} passed, {} failed", report.passed(), report.failed()));
+        self.line(&format!(
+            "scenario: {} passed, {} failed",
+            report.passed(),
+            report.failed()
+        ));
     }
 }
 
@@ -141,12 +171,20 @@ impl Observer for Ui {
                         r.operation.clone(),
                         r.table.clone(),
                         r.key.clone().unwrap_or_else(|| "-".into()),
-                        if r.changed.is_empty() { "-".into() } else { r.changed.join(",") },
+                        if r.changed.is_empty() {
+                            "-".into()
+                        } else {
+                            r.changed.join(",")
+                        },
                     ]
                 })
                 .collect();
             let mut buf = Vec::new();
-            let _ = table::write(&mut buf, &["OPERATION", "TABLE", "KEY", "CHANGED COLUMNS"], &rows);
+            let _ = table::write(
+                &mut buf,
+                &["OPERATION", "TABLE", "KEY", "CHANGED COLUMNS"],
+                &rows,
+            );
             for l in String::from_utf8_lossy(&buf).lines() {
                 self.line(&format!("  {l}"));
             }

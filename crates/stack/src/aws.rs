@@ -67,6 +67,18 @@ pub enum DatabaseMode {
     /// Both sources are private `mariadbd` servers under the state folder (as in the
     /// embedded stack); nothing is created in RDS.
     Embedded,
+    /// Both sources are MariaDB (or MySQL) servers that already run, described here; nothing
+    /// is created in RDS and `destroy` leaves them alone. The CDC source needs its binlog on
+    /// (`log_bin`, `binlog_format=ROW`, `binlog_row_image=FULL`). Its secret
+    /// (`<stack>-rdsinstanceSecret`) gets the shape RDS secrets have; the full-load source's
+    /// (`<stack>-mariadbaccesssecret`) the seed's hand-made shape. An empty `host` keeps the
+    /// secret an earlier deploy stored.
+    Existing {
+        /// The CDC source.
+        cdc: ExternalMariaDb,
+        /// The full-load source.
+        full_load: ExternalMariaDb,
+    },
 }
 
 impl DatabaseMode {
@@ -76,11 +88,12 @@ impl DatabaseMode {
             DatabaseMode::Rds => "rds",
             DatabaseMode::External(_) => "external",
             DatabaseMode::Embedded => "embedded",
+            DatabaseMode::Existing { .. } => "existing",
         }
     }
 
     fn uses_rds(&self) -> bool {
-        !matches!(self, DatabaseMode::Embedded)
+        matches!(self, DatabaseMode::Rds | DatabaseMode::External(_))
     }
 }
 
@@ -241,7 +254,14 @@ pub struct AwsStackOptions {
     /// Stop the deploy with [`StackError::Injected`] right after this phase (tests of
     /// `destroy` after a failed deploy).
     pub fail_after: Option<DeployPhase>,
+    /// Endpoint URLs for single services, over the SDK configuration's: `dms`, `kinesis`,
+    /// `secretsmanager`, `rds`, `ec2`, `iam` (for example DMS on a local `dms-server` while
+    /// everything else is on LocalStack or moto). See [`SERVICES`].
+    pub service_endpoints: Vec<(String, String)>,
 }
+
+/// The service names [`AwsStackOptions::service_endpoints`] takes.
+pub const SERVICES: &[&str] = &["dms", "kinesis", "secretsmanager", "rds", "ec2", "iam"];
 
 impl Default for AwsStackOptions {
     fn default() -> Self {
@@ -256,6 +276,7 @@ impl Default for AwsStackOptions {
             timeouts: Timeouts::default(),
             read_interval: Duration::from_millis(250),
             fail_after: None,
+            service_endpoints: Vec::new(),
         }
     }
 }
@@ -420,6 +441,8 @@ pub struct AwsStack {
     dir: PathBuf,
     region: String,
     sdk: SdkConfig,
+    /// `sdk` with the Kinesis endpoint of [`AwsStackOptions::service_endpoints`].
+    kinesis_sdk: SdkConfig,
     opts: AwsStackOptions,
     network: AwsNetwork,
     iam: IamRoles,
@@ -455,23 +478,39 @@ impl AwsStack {
         let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
             StackError::State("no AWS region configured: set AWS_REGION or pass --region".into())
         })?;
+        if let Some((svc, _)) = opts
+            .service_endpoints
+            .iter()
+            .find(|(svc, _)| !SERVICES.contains(&svc.as_str()))
+        {
+            return Err(StackError::State(format!(
+                "unknown service {svc:?} for an endpoint URL: use one of {}",
+                SERVICES.join(", ")
+            )));
+        }
+        let for_service =
+            |svc: &str| match opts.service_endpoints.iter().rev().find(|(s, _)| s == svc) {
+                Some((_, url)) => sdk.to_builder().endpoint_url(url).build(),
+                None => sdk.clone(),
+            };
         let poll = opts.timeouts.poll;
-        let mut iam = IamRoles::new(sdk);
+        let mut iam = IamRoles::new(&for_service("iam"));
         if let Some(arn) = &opts.dms_vpc_policy_arn {
             iam = iam.with_dms_vpc_policy_arn(arn);
         }
         Ok(AwsStack {
             dir: state_root.as_ref().join(&stack),
-            network: AwsNetwork::new(sdk)
+            network: AwsNetwork::new(&for_service("ec2"))
                 .with_poll_interval(poll)
                 .with_in_use_timeout(opts.timeouts.delete),
             iam,
-            rds: RdsDatabase::new(sdk)
+            rds: RdsDatabase::new(&for_service("rds"))
                 .with_poll_interval(poll)
                 .with_delete_timeout(opts.timeouts.delete),
-            secrets: AwsSecrets::from_sdk_config(sdk),
-            dms: AwsDms::from_sdk_config(sdk)
+            secrets: AwsSecrets::from_sdk_config(&for_service("secretsmanager")),
+            dms: AwsDms::from_sdk_config(&for_service("dms"))
                 .with_default_tags(vec![dmsrs_tasks::Tag::stack(&stack)]),
+            kinesis_sdk: for_service("kinesis"),
             sdk: sdk.clone(),
             region,
             stack,
@@ -521,7 +560,7 @@ impl AwsStack {
 
     /// The target stream (it may not exist).
     pub fn stream(&self) -> KinesisStream {
-        KinesisStream::from_sdk_config(&self.sdk, &self.stream_name())
+        KinesisStream::from_sdk_config(&self.kinesis_sdk, &self.stream_name())
     }
 
     /// The secret of the CDC source: `<stack>-rdsinstanceSecret`.
@@ -605,6 +644,7 @@ impl AwsStack {
         let mut databases = Vec::new();
         let names: &[&str] = match database.as_str() {
             "rds" | "embedded" => &[FULL_LOAD_DATABASE, CDC_DATABASE],
+            "existing" => &[],
             _ => &[CDC_DATABASE],
         };
         for name in names {

@@ -76,6 +76,54 @@ pub fn aws_json_request(
     )
 }
 
+/// An AWS query-protocol request (`POST /`, form-encoded `Action=...&Version=...&...`), as
+/// the SDKs send IAM, EC2 and RDS calls, e.g.
+/// `aws_query_request(&url, "iam", &[("Action", "CreatePolicy"), ("Version", "2010-05-08"), ...])`.
+/// Signed like [`aws_json_request`] (a valid shape, no real signature).
+pub fn aws_query_request(
+    endpoint_url: &str,
+    service: &str,
+    params: &[(&str, &str)],
+) -> Result<HttpResponse> {
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (date, datetime) = amz_dates(SystemTime::now());
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=test/{date}/us-east-1/{service}/aws4_request, \
+         SignedHeaders=content-type;host;x-amz-date, Signature={}",
+        "0".repeat(64)
+    );
+    let headers = [
+        (
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        ),
+        ("X-Amz-Date", datetime),
+        ("Authorization", auth),
+    ];
+    request(
+        endpoint_url,
+        "POST",
+        "/",
+        &headers,
+        body.as_bytes(),
+        IO_TIMEOUT,
+    )
+}
+
 /// Parses `http://HOST:PORT[/...]`, refusing anything but loopback hosts.
 pub(crate) fn loopback_addr(endpoint_url: &str) -> Result<SocketAddr> {
     let bad = || TestkitError::NotLoopback(endpoint_url.to_string());

@@ -42,7 +42,7 @@ mod mariadb;
 mod moto;
 mod process;
 
-pub use http::{HttpResponse, aws_json_request, http_get};
+pub use http::{HttpResponse, aws_json_request, aws_query_request, http_get};
 pub use kinesis::{KinesisMock, KinesisMockBuilder};
 pub use mariadb::{MariaDbServer, MariaDbServerBuilder};
 pub use moto::MotoServer;

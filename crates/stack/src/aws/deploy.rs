@@ -338,7 +338,9 @@ impl AwsStack {
                     ..ready
                 }))
             }
-            (DatabaseMode::External(ext), SeedSource::FullLoad) => {
+            (DatabaseMode::External(ext), SeedSource::FullLoad)
+            | (DatabaseMode::Existing { full_load: ext, .. }, SeedSource::FullLoad)
+            | (DatabaseMode::Existing { cdc: ext, .. }, SeedSource::Cdc) => {
                 Ok(Pending::External(ext.clone()))
             }
             _ => {
@@ -427,13 +429,24 @@ impl AwsStack {
         };
         let (inst, created, secret_stored) = match pending {
             Pending::External(ext) => {
+                let existing = matches!(self.opts.database, DatabaseMode::Existing { .. });
                 let (value, address) = if ext.host.is_empty() {
                     // Not described this time: keep what an earlier deploy stored.
                     let value = match self.secrets.secret_string(&secret_name).await {
                         Ok(v) => v,
                         Err(e) if e.is_not_found() => {
                             return Err(StackError::State(format!(
-                                "secret {secret_name} does not exist yet: describe the full-load MariaDB with --external-mariadb HOST:PORT and DMSRS_EXTERNAL_PASSWORD"
+                                "secret {secret_name} does not exist yet: describe the {} MariaDB with {}",
+                                if which == SeedSource::Cdc {
+                                    "CDC"
+                                } else {
+                                    "full-load"
+                                },
+                                if which == SeedSource::Cdc {
+                                    "--cdc-mariadb HOST:PORT and DMSRS_CDC_PASSWORD"
+                                } else {
+                                    "--external-mariadb HOST:PORT and DMSRS_EXTERNAL_PASSWORD"
+                                }
                             )));
                         }
                         Err(source) => return Err(StackError::secret(&secret_name, source)),
@@ -441,25 +454,36 @@ impl AwsStack {
                     let known = super::SourceEndpoint::from_secret(&secret_name, &value, &[])?;
                     (value, format!("{}:{}", known.host, known.port))
                 } else {
-                    let value = mariadb_access_secret(
-                        &ext.host,
-                        ext.port,
-                        &ext.username,
-                        &ext.password,
-                        &ext.dbname,
-                    );
+                    let value = if which == SeedSource::Cdc {
+                        SecretString::new(dmsrs_secrets::dms_secret_json(
+                            &ext.host,
+                            ext.port,
+                            &ext.username,
+                            &ext.password,
+                            &ext.dbname,
+                        ))
+                    } else {
+                        mariadb_access_secret(
+                            &ext.host,
+                            ext.port,
+                            &ext.username,
+                            &ext.password,
+                            &ext.dbname,
+                        )
+                    };
                     (value, format!("{}:{}", ext.host, ext.port))
                 };
+                let shown = if existing { name } else { "external" };
                 Self::emit(
                     on,
                     false,
                     "database",
-                    "external",
+                    shown,
                     format!("{address} (given; DMS reaches it there)"),
                 );
                 return Ok(Ready {
                     which,
-                    name: "external",
+                    name: shown,
                     secret_stored: false,
                     secret_name,
                     value,
@@ -908,7 +932,7 @@ impl AwsStack {
         let engine = EmbeddedEngine::with_checkpoints(
             cfg.clone(),
             Arc::new(self.secrets.clone()),
-            Arc::new(KinesisTargets::new(&self.sdk)),
+            Arc::new(KinesisTargets::new(&self.kinesis_sdk)),
             Arc::new(checkpoints),
         );
         let mut arns = Vec::new();

@@ -88,8 +88,11 @@ impl AwsStack {
                 Err(source) => return Err(StackError::secret(&name, source)),
             }
         }
-        self.destroy_databases(&parts.database, embedded_dbs, on)
-            .await?;
+        // Existing databases are the user's: never deleted.
+        if parts.database != "existing" {
+            self.destroy_databases(&parts.database, embedded_dbs, on)
+                .await?;
+        }
         if parts.network && dms_aws {
             let name = dmsrs_network::iam::DMS_VPC_ROLE_NAME;
             on(ResourceEvent::Working {

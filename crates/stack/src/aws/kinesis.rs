@@ -2,8 +2,7 @@
 //! (the engine's Kinesis target factory is `dmsrs_engine::KinesisTargets`).
 
 use dmsrs_streams::{
-    DynStreamWriter, GetRecordsOutput, KinesisStream, ShardInfo, ShardIterator, StartPosition,
-    StreamError, StreamReader,
+    GetRecordsOutput, ShardInfo, ShardIterator, StartPosition, StreamError, StreamReader,
 };
 use std::future::Future;
 use std::time::Duration;
