@@ -77,6 +77,24 @@ fn req<'a>(v: &'a Option<String>, member: &str) -> Result<&'a str, Fault> {
     }
 }
 
+/// The `Tags` member of a create call, checked before anything is created.
+fn checked_tags(tags: Option<&Vec<WireTag>>) -> Result<Vec<Tag>, Fault> {
+    tags.map(|t| tags_from_wire(t))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// `ResourceIdentifier`: 1-31 letters, digits and hyphens, starting with a letter, with no
+/// trailing or double hyphen (it becomes the last part of the ARN).
+fn check_resource_identifier(id: &str) -> Result<(), Fault> {
+    if id.len() > 31 {
+        return Err(Fault::invalid(format!(
+            "ResourceIdentifier {id:?} is too long: use at most 31 characters"
+        )));
+    }
+    check_identifier("ResourceIdentifier", id)
+}
+
 /// DMS identifier rules: 1-255 letters, digits, hyphens; starts with a letter; no trailing
 /// or double hyphen.
 fn check_identifier(member: &str, id: &str) -> Result<(), Fault> {
@@ -223,14 +241,11 @@ impl DmsServer {
         }
     }
 
-    fn with_tags(&self, arn: &str, tags: Option<&Vec<WireTag>>) -> Result<(), Fault> {
-        if let Some(t) = tags {
-            let t = tags_from_wire(t)?;
-            if !t.is_empty() {
-                lock(&self.inner.meta).tags.insert(arn.to_owned(), t);
-            }
+    /// Stores the tags a create call gave (checked by [`checked_tags`] before creating).
+    fn with_tags(&self, arn: &str, tags: Vec<Tag>) {
+        if !tags.is_empty() {
+            lock(&self.inner.meta).tags.insert(arn.to_owned(), tags);
         }
-        Ok(())
     }
 
     // ---- subnet groups ----------------------------------------------------------------
@@ -259,6 +274,7 @@ impl DmsServer {
         if subnets.is_empty() {
             return Err(Fault::missing("SubnetIds"));
         }
+        let tags = checked_tags(i.tags.as_ref())?;
         let key = id.to_ascii_lowercase();
         let region = self.inner.cfg.region.clone();
         let group = WireSubnetGroup {
@@ -288,7 +304,7 @@ impl DmsServer {
             }
             meta.subnet_groups.insert(key.clone(), group.clone());
         }
-        self.with_tags(&self.arn("subgrp", &key), i.tags.as_ref())?;
+        self.with_tags(&self.arn("subgrp", &key), tags);
         Ok(json!({ "ReplicationSubnetGroup": to_json(&group) }))
     }
 
@@ -373,12 +389,11 @@ impl DmsServer {
                 "AllocatedStorage {storage} is not valid: use 5 to 6144 GiB"
             )));
         }
+        let tags = checked_tags(i.tags.as_ref())?;
         let resource = match &i.resource_identifier {
-            Some(r) if !r.is_empty() && r.len() <= 31 => r.clone(),
             Some(r) => {
-                return Err(Fault::invalid(format!(
-                    "ResourceIdentifier {r:?} must be 1-31 characters"
-                )));
+                check_resource_identifier(r)?;
+                r.clone()
             }
             None => new_resource_id(),
         };
@@ -392,6 +407,11 @@ impl DmsServer {
         {
             return Err(Fault::exists(format!(
                 "Replication instance {id} already exists"
+            )));
+        }
+        if meta.instances.contains_key(&arn) {
+            return Err(Fault::exists(format!(
+                "a replication instance with ResourceIdentifier {resource} already exists"
             )));
         }
         let group = match &i.replication_subnet_group_identifier {
@@ -449,7 +469,7 @@ impl DmsServer {
             },
         );
         drop(meta);
-        self.with_tags(&arn, i.tags.as_ref())?;
+        self.with_tags(&arn, tags);
         info!(instance = %arn, "replication instance created");
         Ok(json!({ "ReplicationInstance": to_json(&wire) }))
     }
@@ -547,6 +567,7 @@ impl DmsServer {
         check_identifier("EndpointIdentifier", &id)?;
         let endpoint_type = parse_endpoint_type(req(&i.endpoint_type, "EndpointType")?)?;
         let engine = req(&i.engine_name, "EngineName")?.to_ascii_lowercase();
+        let tags = checked_tags(i.tags.as_ref())?;
         if let Some(m) = &i.ssl_mode
             && !matches!(m.as_str(), "none" | "require" | "verify-ca" | "verify-full")
         {
@@ -628,7 +649,7 @@ impl DmsServer {
         lock(&self.inner.meta)
             .endpoint_extra
             .insert(ep.arn.clone(), extra.clone());
-        self.with_tags(&ep.arn, i.tags.as_ref())?;
+        self.with_tags(&ep.arn, tags);
         info!(endpoint = %ep.arn, identifier = %ep.identifier, "endpoint created");
         Ok(json!({ "Endpoint": to_json(&WireEndpoint::from_model(&ep, &extra)) }))
     }
@@ -803,6 +824,10 @@ impl DmsServer {
         let inst_arn = req(&i.replication_instance_arn, "ReplicationInstanceArn")?.to_owned();
         let migration_type = parse_migration_type(req(&i.migration_type, "MigrationType")?)?;
         let mappings = req(&i.table_mappings, "TableMappings")?.to_owned();
+        let tags = checked_tags(i.tags.as_ref())?;
+        if let Some(r) = &i.resource_identifier {
+            check_resource_identifier(r)?;
+        }
         let inst = self.instance(&inst_arn)?;
         if inst.replication_instance_status != "available" {
             return Err(Fault::state(format!(
@@ -847,7 +872,7 @@ impl DmsServer {
                 Instant::now() + self.inner.cfg.transition_delay,
             );
         }
-        self.with_tags(&task.arn, i.tags.as_ref())?;
+        self.with_tags(&task.arn, tags);
         info!(task = %task.arn, identifier = %task.identifier, "replication task created");
         Ok(json!({ "ReplicationTask": self.task_json(&task, true) }))
     }
@@ -1085,6 +1110,9 @@ impl DmsServer {
         let mut arns: Vec<String> = i.resource_arn_list.clone().unwrap_or_default();
         if let Some(a) = &i.resource_arn {
             arns.insert(0, a.clone());
+        }
+        if arns.iter().any(String::is_empty) {
+            return Err(Fault::invalid("ResourceArn must not be empty"));
         }
         if arns.is_empty() {
             return Err(Fault::missing("ResourceArn"));

@@ -17,9 +17,17 @@ pub(crate) fn epoch(t: SystemTime) -> f64 {
     (d.as_millis() as f64) / 1000.0
 }
 
-/// A date from epoch seconds (`None` for negative or non-finite values).
+/// Latest date accepted: 9999-12-31T23:59:59Z.
+const MAX_EPOCH: f64 = 253_402_300_799.0;
+
+/// A date from epoch seconds, to the millisecond (`None` for negative, non-finite or
+/// far-future values).
 pub(crate) fn from_epoch(s: f64) -> Option<SystemTime> {
-    (s.is_finite() && s >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(s))
+    if !(s.is_finite() && (0.0..=MAX_EPOCH).contains(&s)) {
+        return None;
+    }
+    let millis = (s * 1000.0).round() as u64;
+    UNIX_EPOCH.checked_add(Duration::from_millis(millis))
 }
 
 /// A date member of a request: epoch seconds (number) or an ISO-8601 / RFC 3339 string, as
@@ -58,6 +66,9 @@ fn parse_iso(s: &str) -> Option<SystemTime> {
         d.next()?.parse().ok()?,
         d.next()?.parse().ok()?,
     );
+    if !(1970..=9999).contains(&y) {
+        return None;
+    }
     let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
         (t, 0i64)
     } else if let Some(i) = rest.rfind(['+', '-']).filter(|i| *i >= 8) {
@@ -729,6 +740,10 @@ mod tests {
         assert_eq!(t("1518178332"), Some(1_518_178_332.0));
         assert_eq!(t("2018-13-09T12:12:12"), None);
         assert_eq!(t("yesterday"), None);
+        assert_eq!(t("9999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(from_epoch(1e300), None);
+        assert_eq!(from_epoch(-1.0), None);
+        assert_eq!(from_epoch(f64::NAN), None);
     }
 
     #[test]

@@ -341,6 +341,11 @@ impl ReplicationService for EmbeddedEngine {
             None => self.new_id(),
         };
         let arn = self.arn("task", &id);
+        if tasks.contains_key(&arn) {
+            return Err(DmsError::ResourceAlreadyExists(format!(
+                "a replication task with ResourceIdentifier {id} already exists"
+            )));
+        }
         let task = ReplicationTask {
             arn: arn.clone(),
             identifier: input.identifier,
