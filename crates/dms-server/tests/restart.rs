@@ -124,7 +124,7 @@ async fn wait_ids(stream: &MemoryStream, want: &[i64]) {
 }
 
 /// A replication instance over the raw API (the trait has no instances).
-async fn instance(url: &str) -> String {
+fn instance(url: &str) -> String {
     let r = dmsrs_testkit::aws_json_request(
         url,
         "dms",
@@ -203,7 +203,7 @@ async fn state_survives_a_restart_and_cdc_resumes_without_loss() {
     // First run: a CDC task captures rows 1-2, then stops; row 3 is written while stopped.
     let run = start(state.path(), &targets).await;
     let dms = run.client().await;
-    let inst = instance(&run.url).await;
+    let inst = instance(&run.url);
     let arn = cdc_task(&dms, &db, &inst, "orders-cdc").await;
     dms.start_task(StartTask::new(&arn, StartType::StartReplication))
         .await
