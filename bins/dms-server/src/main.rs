@@ -149,6 +149,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// mimalloc: the engine allocates on the runtime's workers and frees on others (records
+/// move from encoders to the sink); glibc malloc pays for that cross-thread traffic.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();

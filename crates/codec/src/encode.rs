@@ -38,6 +38,23 @@ impl MessageFormat {
     }
 }
 
+/// One of the format's own keys, written out in both layouts.
+#[derive(Clone, Copy)]
+struct PlainKey {
+    pretty: &'static [u8],
+    compact: &'static [u8],
+}
+
+/// A [`PlainKey`] from a key literal that needs no escaping.
+macro_rules! plain_key {
+    ($k:literal) => {
+        PlainKey {
+            pretty: concat!("\"", $k, "\":\t").as_bytes(),
+            compact: concat!("\"", $k, "\":").as_bytes(),
+        }
+    };
+}
+
 /// Where the bytes of the message go, and how they are laid out.
 struct Out<'a> {
     buf: &'a mut Vec<u8>,
@@ -67,43 +84,40 @@ impl Out<'_> {
         }
     }
 
-    /// Writes a member's key (and the separator before it unless `first`); `depth` is the
-    /// depth of the object's members (1 for the top-level object's members).
-    fn key(&mut self, depth: usize, first: &mut bool, k: &str) {
-        if !*first {
-            self.buf.push(b',');
-            if self.pretty {
-                self.buf.push(b'\n');
-            }
-        }
+    /// The separator before a member at `depth` (none before the first): `,` then, when
+    /// pretty, a newline and `depth` tabs, in one copy.
+    #[inline]
+    fn separator(&mut self, depth: usize, first: &mut bool) {
+        const PRETTY: &[u8; 18] = b",\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+        let from = if *first { 2 } else { 0 };
         *first = false;
         if self.pretty {
-            self.indent(depth);
-        }
-        self.string(k);
-        self.buf.push(b':');
-        if self.pretty {
-            self.buf.push(b'\t');
+            if depth <= 16 {
+                self.buf.extend_from_slice(&PRETTY[from..2 + depth]);
+            } else {
+                self.buf.extend_from_slice(&PRETTY[from..2]);
+                self.indent(depth);
+            }
+        } else if from == 0 {
+            self.buf.push(b',');
         }
     }
 
-    /// Like [`Out::key`] for a constant key that needs no escaping (the format's own keys):
-    /// written without scanning it.
-    fn key_plain(&mut self, depth: usize, first: &mut bool, k: &'static str) {
-        debug_assert!(!k.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
-        if !*first {
-            self.buf.push(b',');
-            if self.pretty {
-                self.buf.push(b'\n');
-            }
-        }
-        *first = false;
-        if self.pretty {
-            self.indent(depth);
-        }
-        self.buf.push(b'"');
-        self.buf.extend_from_slice(k.as_bytes());
-        self.buf.extend_from_slice(if self.pretty { b"\":\t" } else { b"\":" });
+    /// Writes a member's key (and the separator before it unless `first`); `depth` is the
+    /// depth of the object's members (1 for the top-level object's members).
+    fn key(&mut self, depth: usize, first: &mut bool, k: &str) {
+        self.separator(depth, first);
+        self.string(k);
+        self.buf
+            .extend_from_slice(if self.pretty { b":\t" } else { b":" });
+    }
+
+    /// Like [`Out::key`] for a constant key that needs no escaping (the format's own keys),
+    /// given already quoted with its `:` (and the tab when pretty): see [`plain_key!`].
+    fn key_plain(&mut self, depth: usize, first: &mut bool, k: PlainKey) {
+        self.separator(depth, first);
+        self.buf
+            .extend_from_slice(if self.pretty { k.pretty } else { k.compact });
     }
 
     /// Closes an object; `empty` when no member was written.
@@ -357,29 +371,29 @@ fn write_metadata<'e>(
     let d = depth;
     let mut first = true;
     out.open();
-    out.key_plain(d, &mut first, "timestamp");
+    out.key_plain(d, &mut first, plain_key!("timestamp"));
     out.string(m.timestamp);
-    out.key_plain(d, &mut first, "record-type");
+    out.key_plain(d, &mut first, plain_key!("record-type"));
     out.string(m.record_type);
-    out.key_plain(d, &mut first, "operation");
+    out.key_plain(d, &mut first, plain_key!("operation"));
     out.string(m.operation);
     if let Some(v) = m.partition_key_type {
-        out.key_plain(d, &mut first, "partition-key-type");
+        out.key_plain(d, &mut first, plain_key!("partition-key-type"));
         out.string(v);
     }
     if let Some(v) = m.partition_key_value {
-        out.key_plain(d, &mut first, "partition-key-value");
+        out.key_plain(d, &mut first, plain_key!("partition-key-value"));
         out.string(v);
     }
-    out.key_plain(d, &mut first, "schema-name");
+    out.key_plain(d, &mut first, plain_key!("schema-name"));
     out.string(m.schema_name);
-    out.key_plain(d, &mut first, "table-name");
+    out.key_plain(d, &mut first, plain_key!("table-name"));
     out.string(m.table_name);
     for (k, v) in [
-        ("transaction-id", m.transaction_id),
-        ("transaction-record-id", m.transaction_record_id),
-        ("prev-transaction-id", m.prev_transaction_id),
-        ("prev-transaction-record-id", m.prev_transaction_record_id),
+        (plain_key!("transaction-id"), m.transaction_id),
+        (plain_key!("transaction-record-id"), m.transaction_record_id),
+        (plain_key!("prev-transaction-id"), m.prev_transaction_id),
+        (plain_key!("prev-transaction-record-id"), m.prev_transaction_record_id),
     ] {
         if let Some(v) = v {
             out.key_plain(d, &mut first, k);
@@ -387,11 +401,11 @@ fn write_metadata<'e>(
         }
     }
     if let Some(v) = m.commit_timestamp {
-        out.key_plain(d, &mut first, "commit-timestamp");
+        out.key_plain(d, &mut first, plain_key!("commit-timestamp"));
         out.string(v);
     }
     if let Some(v) = m.stream_position {
-        out.key_plain(d, &mut first, "stream-position");
+        out.key_plain(d, &mut first, plain_key!("stream-position"));
         out.string(v);
     }
     for (k, v) in extra {
@@ -420,13 +434,13 @@ pub fn encode_data_into<'v, D, B>(
     };
     let mut first = true;
     out.open();
-    out.key_plain(1, &mut first, "data");
+    out.key_plain(1, &mut first, plain_key!("data"));
     out.value_object(2, data);
     if let Some((field, before)) = before_image {
         out.key(1, &mut first, field);
         out.value_object(2, before);
     }
-    out.key_plain(1, &mut first, "metadata");
+    out.key_plain(1, &mut first, plain_key!("metadata"));
     write_metadata(&mut out, 2, metadata, std::iter::empty());
     out.close(1, first);
     if format == MessageFormat::JsonUnformatted {
@@ -481,69 +495,124 @@ pub fn to_compact_string(value: &Value) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
+/// True for the bytes cJSON escapes: `"`, `\\` and control characters.
+#[inline(always)]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// True when no byte of `bytes` needs an escape. Whole 16-byte blocks are checked without
+/// branches, which the compiler turns into SIMD compares.
+#[inline]
+fn is_clean(bytes: &[u8]) -> bool {
+    #[inline(always)]
+    fn block_clean(block: &[u8; 16]) -> bool {
+        let mut bad = 0u8;
+        for &b in block {
+            bad |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+        }
+        bad == 0
+    }
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    if !blocks.iter().all(block_clean) {
+        return false;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    // The tail: the last 16 bytes again (overlapping) when there are that many, else the
+    // tail padded with a clean byte.
+    let mut last = [b'a'; 16];
+    if bytes.len() >= 16 {
+        last.copy_from_slice(&bytes[bytes.len() - 16..]);
+    } else {
+        last[..rest.len()].copy_from_slice(rest);
+    }
+    block_clean(&last)
+}
+
 /// Appends `s` as a JSON string the way cJSON escapes it: `"` `\` and the control
 /// characters `\b \f \n \r \t` by name, other control characters as `\u00XX`, everything
 /// else (including `/` and non-ASCII) verbatim.
 pub fn write_escaped(buf: &mut Vec<u8>, s: &str) {
-    /// Bytes that need an escape: `"`, `\\` and control characters.
-    static NEEDS_ESCAPE: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut i = 0;
-        while i < 0x20 {
-            t[i] = true;
-            i += 1;
-        }
-        t[b'"' as usize] = true;
-        t[b'\\' as usize] = true;
-        t
-    };
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    /// May this 8-byte word hold a byte that needs an escape? (No false negatives.)
-    #[inline(always)]
-    fn suspect(w: u64) -> bool {
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        (w.wrapping_sub(ONES * 0x20) & !w & HIGH) | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) != 0
-    }
     let bytes = s.as_bytes();
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
+    if is_clean(bytes) {
+        buf.extend_from_slice(bytes);
+    } else {
+        escape_into(buf, bytes);
+    }
+    buf.push(b'"');
+}
+
+/// The escaping loop for strings that need it: clean runs are copied whole.
+#[cold]
+fn escape_into(buf: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Skip clean 8-byte words quickly.
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-            if !suspect(w) {
-                i += 8;
-                continue;
+    for (i, &c) in bytes.iter().enumerate() {
+        if !needs_escape(c) {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[run..i]);
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            _ => {
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[(c >> 4) as usize]);
+                buf.push(HEX[(c & 15) as usize]);
             }
         }
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            let c = bytes[i];
-            if NEEDS_ESCAPE[c as usize] {
-                buf.extend_from_slice(&bytes[run..i]);
-                match c {
-                    b'"' => buf.extend_from_slice(b"\\\""),
-                    b'\\' => buf.extend_from_slice(b"\\\\"),
-                    b'\n' => buf.extend_from_slice(b"\\n"),
-                    b'\r' => buf.extend_from_slice(b"\\r"),
-                    b'\t' => buf.extend_from_slice(b"\\t"),
-                    0x08 => buf.extend_from_slice(b"\\b"),
-                    0x0c => buf.extend_from_slice(b"\\f"),
-                    _ => {
-                        buf.extend_from_slice(b"\\u00");
-                        buf.push(HEX[(c >> 4) as usize]);
-                        buf.push(HEX[(c & 15) as usize]);
-                    }
-                }
-                run = i + 1;
-            }
-            i += 1;
-        }
+        run = i + 1;
     }
     buf.extend_from_slice(&bytes[run..]);
-    buf.push(b'"');
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::write_escaped;
+
+    /// The obvious byte-by-byte cJSON escaping, to compare the fast path with.
+    fn reference(s: &str) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &c in s.as_bytes() {
+            match c {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                c if c < 0x20 => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+                c => out.push(c),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn every_ascii_byte_at_every_block_offset_escapes_like_cjson() {
+        for b in 0u8..0x80 {
+            for at in [0usize, 1, 7, 8, 15, 16, 17, 31, 32, 40] {
+                let mut s = "a".repeat(at);
+                s.push(char::from(b));
+                s.push_str("é-zz");
+                let mut out = Vec::new();
+                write_escaped(&mut out, &s);
+                assert_eq!(out, reference(&s), "byte {b:#x} at {at}");
+            }
+        }
+        let mut out = Vec::new();
+        write_escaped(&mut out, "");
+        assert_eq!(out, b"\"\"");
+    }
 }

@@ -41,7 +41,12 @@ pub fn integer(v: i128, opts: &RenderOptions) -> Value {
         MAX_PLAIN_INTEGER_DIGITS
     };
     if digits(v.unsigned_abs()) <= limit {
-        Value::Number(Number::from_valid(v.to_string()))
+        // Most values fit an i64, whose formatting is much cheaper than i128's.
+        let text = match i64::try_from(v) {
+            Ok(small) => small.to_string(),
+            Err(_) => v.to_string(),
+        };
+        Value::Number(Number::from_valid(text))
     } else {
         Value::Number(Number::from_valid(scientific(v as f64)))
     }

@@ -55,6 +55,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// mimalloc: the engine allocates on the runtime's workers and frees on others (records
+/// move from encoders to the sink); glibc malloc pays for that cross-thread traffic.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rows per generating statement (= per transaction).
 const CHUNK: u64 = 100_000;
 /// Control records a CDC task writes when it starts: create-table for the one mapped table

@@ -46,11 +46,11 @@ const CHANNEL_EVENTS: usize = 64;
 /// Records per write when the source keeps the engine busy.
 const MAX_BATCH_RECORDS: usize = 500;
 /// Rows events with at least this many rows are encoded on the runtime's workers.
-const PARALLEL_MIN_ROWS: usize = 64;
+const PARALLEL_MIN_ROWS: usize = 8;
 /// Rows per parallel encoding job.
 const CHUNK_ROWS: usize = 256;
 /// Encoding jobs in flight (bounds memory).
-const MAX_IN_FLIGHT: usize = 4;
+const MAX_IN_FLIGHT: usize = 8;
 
 /// Encodes the rows of one rows event (or a chunk of one); `first_id` is the
 /// `transaction-record-id` of the first row.

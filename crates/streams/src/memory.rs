@@ -160,19 +160,20 @@ impl MemoryStreamBuilder {
 /// The sequence number of stream-wide counter `counter` in shard `shard`.
 fn format_seq(counter: u64, shard: usize) -> String {
     // Written by hand: this runs once per record and `format!` padding is slow.
-    let mut b = [b'0'; 56];
-    b[0] = b'4';
-    let mut put = |end: usize, mut v: u128| {
+    fn put(b: &mut [u8; 56], end: usize, mut v: u64) {
         let mut i = end;
         while v > 0 && i > 0 {
             i -= 1;
             b[i] = b'0' + (v % 10) as u8;
             v /= 10;
         }
-    };
-    put(46, counter as u128);
-    put(56, shard as u128);
-    String::from_utf8_lossy(&b).into_owned()
+    }
+    let mut b = [b'0'; 56];
+    b[0] = b'4';
+    put(&mut b, 46, counter);
+    put(&mut b, 56, shard as u64);
+    // Only ASCII digits were written.
+    String::from_utf8(b.to_vec()).unwrap_or_default()
 }
 
 /// Parses a sequence number made by [`format_seq`].
