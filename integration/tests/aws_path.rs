@@ -20,25 +20,7 @@ use std::time::Instant;
 const STACK: &str = "AwsPathStack";
 
 fn scenario_bin() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let profile_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf);
-    let candidates = [
-        profile_dir.map(|d| d.join("scenario")),
-        Some(target.join("debug/scenario")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!("the scenario binary is not built: run `cargo build -p dmsrs-scenario` first")
-        })
+    dmsrs_testkit::workspace_binary("scenario", "dmsrs-scenario")
 }
 
 /// The binary with a clean AWS environment: moto for everything, kinesis-local for Kinesis,

@@ -31,27 +31,7 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn dms_server_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let profile_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf);
-    let candidates = [
-        profile_dir.map(|d| d.join("dms-server")),
-        Some(target.join("debug/dms-server")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "the dms-server binary is not built: run `cargo build -p dmsrs-dms-server-bin` first"
-            )
-        })
+    dmsrs_testkit::workspace_binary("dms-server", "dmsrs-dms-server-bin")
 }
 
 /// The venv's python and aws CLI; the venv comes from scripts/setup.sh.

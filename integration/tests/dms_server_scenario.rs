@@ -16,29 +16,10 @@
 
 use dmsrs_testkit::{KinesisMock, MariaDbServer, MotoServer, aws_json_request, aws_query_request};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 const STACK: &str = "DmsServerStack";
-
-fn binary(name: &str, package: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let profile_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf);
-    [
-        profile_dir.map(|d| d.join(name)),
-        Some(target.join("debug").join(name)),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.exists())
-    .unwrap_or_else(|| panic!("{name} is not built: run `cargo build -p {package}` first"))
-}
 
 /// A running `dms-server`; stopped with SIGTERM (a graceful shutdown) on drop.
 struct DmsServerProcess {
@@ -48,25 +29,28 @@ struct DmsServerProcess {
 
 impl DmsServerProcess {
     fn start(state: &Path, moto: &MotoServer, kinesis: &KinesisMock) -> Self {
-        let mut child = Command::new(binary("dms-server", "dmsrs-dms-server-bin"))
-            .args(["--listen", "127.0.0.1:0", "--state-dir"])
-            .arg(state)
-            .env("AWS_ENDPOINT_URL", moto.endpoint_url())
-            .env("AWS_ENDPOINT_URL_KINESIS", kinesis.endpoint_url())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", state.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                state.join("no-aws-credentials"),
-            )
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let mut child = Command::new(dmsrs_testkit::workspace_binary(
+            "dms-server",
+            "dmsrs-dms-server-bin",
+        ))
+        .args(["--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(state)
+        .env("AWS_ENDPOINT_URL", moto.endpoint_url())
+        .env("AWS_ENDPOINT_URL_KINESIS", kinesis.endpoint_url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", state.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            state.join("no-aws-credentials"),
+        )
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -110,36 +94,39 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn scenario(&self, args: &[&str]) -> Output {
-        Command::new(binary("scenario", "dmsrs-scenario"))
-            .arg("--state-dir")
-            .arg(self.state.join("scenario"))
-            .args(["--stack", STACK])
-            .args(args)
-            .arg("--endpoint-url")
-            .arg(self.moto.endpoint_url())
-            .arg("--service-endpoint")
-            .arg(format!("dms={}", self.dms_url))
-            .arg("--service-endpoint")
-            .arg(format!("kinesis={}", self.kinesis.endpoint_url()))
-            .arg("--dms-vpc-policy-arn")
-            .arg(&self.policy_arn)
-            .env("DMSRS_CDC_PASSWORD", self.cdc.password())
-            .env("DMSRS_EXTERNAL_PASSWORD", self.full.password())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", self.state.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.state.join("no-aws-credentials"),
-            )
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_PROFILE")
-            .env_remove("STACK_NAME")
-            .env_remove("DMSRS_STATE_DIR")
-            .output()
-            .unwrap()
+        Command::new(dmsrs_testkit::workspace_binary(
+            "scenario",
+            "dmsrs-scenario",
+        ))
+        .arg("--state-dir")
+        .arg(self.state.join("scenario"))
+        .args(["--stack", STACK])
+        .args(args)
+        .arg("--endpoint-url")
+        .arg(self.moto.endpoint_url())
+        .arg("--service-endpoint")
+        .arg(format!("dms={}", self.dms_url))
+        .arg("--service-endpoint")
+        .arg(format!("kinesis={}", self.kinesis.endpoint_url()))
+        .arg("--dms-vpc-policy-arn")
+        .arg(&self.policy_arn)
+        .env("DMSRS_CDC_PASSWORD", self.cdc.password())
+        .env("DMSRS_EXTERNAL_PASSWORD", self.full.password())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", self.state.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            self.state.join("no-aws-credentials"),
+        )
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("STACK_NAME")
+        .env_remove("DMSRS_STATE_DIR")
+        .output()
+        .unwrap()
     }
 
     fn databases(&self) -> Vec<String> {

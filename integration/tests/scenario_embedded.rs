@@ -12,13 +12,22 @@ fn scenario_bin() -> std::path::PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let profile_dir = std::env::current_exe().unwrap().parent().and_then(|p| p.parent()).map(Path::to_path_buf);
-    let candidates = [profile_dir.map(|d| d.join("scenario")), Some(target.join("debug/scenario"))];
+    let profile_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf);
+    let candidates = [
+        profile_dir.map(|d| d.join("scenario")),
+        Some(target.join("debug/scenario")),
+    ];
     candidates
         .into_iter()
         .flatten()
         .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("the scenario binary is not built: run `cargo build -p dmsrs-scenario` first"))
+        .unwrap_or_else(|| {
+            panic!("the scenario binary is not built: run `cargo build -p dmsrs-scenario` first")
+        })
 }
 
 fn scenario(state: &Path, args: &[&str]) -> Output {
@@ -38,11 +47,28 @@ fn embedded_scenario_deploy_run_status_destroy() {
 
     // deploy prints the seed's outputs and is idempotent.
     let d1 = scenario(state.path(), &["deploy", "--json"]);
-    assert!(d1.status.success(), "{}", String::from_utf8_lossy(&d1.stderr));
+    assert!(
+        d1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&d1.stderr)
+    );
     let d1: serde_json::Value = serde_json::from_slice(&d1.stdout).unwrap();
     let outputs = &d1["outputs"];
-    for k in ["cdcTask1", "cdcTask2", "cdcTaskSecret", "fullTask1", "fullTask2", "fullTaskSecret", "kinesisStream"] {
-        assert!(outputs[k].as_str().is_some_and(|v| v.starts_with("arn:aws:")), "{k}: {outputs}");
+    for k in [
+        "cdcTask1",
+        "cdcTask2",
+        "cdcTaskSecret",
+        "fullTask1",
+        "fullTask2",
+        "fullTaskSecret",
+        "kinesisStream",
+    ] {
+        assert!(
+            outputs[k]
+                .as_str()
+                .is_some_and(|v| v.starts_with("arn:aws:")),
+            "{k}: {outputs}"
+        );
     }
     let d2 = scenario(state.path(), &["deploy", "--json"]);
     assert!(d2.status.success());
@@ -53,7 +79,12 @@ fn embedded_scenario_deploy_run_status_destroy() {
     let started = Instant::now();
     let run = scenario(state.path(), &["run", "--json"]);
     let elapsed = started.elapsed();
-    assert!(run.status.success(), "{}\n{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let steps = report["steps"].as_array().unwrap();
     assert!(steps.len() >= 12, "{report}");
@@ -63,7 +94,12 @@ fn embedded_scenario_deploy_run_status_destroy() {
             assert!(s.get(k).is_some(), "{k} missing in {s}");
         }
     }
-    let by_name = |prefix: &str| steps.iter().find(|s| s["name"].as_str().unwrap().starts_with(prefix)).unwrap();
+    let by_name = |prefix: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"].as_str().unwrap().starts_with(prefix))
+            .unwrap()
+    };
     assert_eq!(by_name("full load: task 1")["received"], 6);
     assert_eq!(by_name("full load: task 2")["received"], 4);
     assert_eq!(by_name("cdc: start both tasks")["received"], 5);
@@ -79,31 +115,67 @@ fn embedded_scenario_deploy_run_status_destroy() {
     let run = scenario(state.path(), &["run"]);
     assert!(run.status.success());
     let text = String::from_utf8(run.stdout).unwrap();
-    assert!(text.trim_end().ends_with(&format!("scenario: {} passed, 0 failed", steps.len())), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with(&format!("scenario: {} passed, 0 failed", steps.len())),
+        "{text}"
+    );
 
     let st = scenario(state.path(), &["status", "--json"]);
     assert!(st.status.success());
     let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
     assert_eq!(st["last_run"]["failed"], 0);
-    assert!(st["databases"].as_array().unwrap().iter().all(|d| d["status"] == "available"), "{st}");
+    assert!(
+        st["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "available"),
+        "{st}"
+    );
 
     let des = scenario(state.path(), &["destroy"]);
-    assert!(des.status.success(), "{}", String::from_utf8_lossy(&des.stderr));
-    assert!(!state.path().join("ItStack").exists(), "destroy removes the stack's state");
+    assert!(
+        des.status.success(),
+        "{}",
+        String::from_utf8_lossy(&des.stderr)
+    );
+    assert!(
+        !state.path().join("ItStack").exists(),
+        "destroy removes the stack's state"
+    );
     let st = scenario(state.path(), &["status"]);
-    assert!(String::from_utf8(st.stdout).unwrap().contains("not deployed"));
+    assert!(
+        String::from_utf8(st.stdout)
+            .unwrap()
+            .contains("not deployed")
+    );
 }
 
 #[test]
 fn help_explains_every_subcommand() {
     let out = Command::new(scenario_bin()).arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for sub in ["deploy", "run", "full-load", "cdc", "status", "destroy", "decode"] {
+    for sub in [
+        "deploy",
+        "run",
+        "full-load",
+        "cdc",
+        "status",
+        "destroy",
+        "decode",
+    ] {
         assert!(text.contains(sub), "{sub} missing from --help:\n{text}");
     }
     for sub in ["deploy", "run", "status", "destroy", "decode"] {
-        let out = Command::new(scenario_bin()).args([sub, "--help"]).output().unwrap();
+        let out = Command::new(scenario_bin())
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("Example") || text.contains("Examples"), "{sub} --help has no example:\n{text}");
+        assert!(
+            text.contains("Example") || text.contains("Examples"),
+            "{sub} --help has no example:\n{text}"
+        );
     }
 }

@@ -393,7 +393,10 @@ fn write_metadata<'e>(
         (plain_key!("transaction-id"), m.transaction_id),
         (plain_key!("transaction-record-id"), m.transaction_record_id),
         (plain_key!("prev-transaction-id"), m.prev_transaction_id),
-        (plain_key!("prev-transaction-record-id"), m.prev_transaction_record_id),
+        (
+            plain_key!("prev-transaction-record-id"),
+            m.prev_transaction_record_id,
+        ),
     ] {
         if let Some(v) = v {
             out.key_plain(d, &mut first, k);

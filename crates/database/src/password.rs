@@ -28,9 +28,13 @@ pub fn generate_password() -> Result<SecretString> {
 /// stores use: this only fixes the seed's alphabet and the RDS minimum length.
 pub fn generate_password_of(length: usize) -> Result<SecretString> {
     if length < 4 {
-        return Err(DatabaseError::invalid("password length", "must be at least 4"));
+        return Err(DatabaseError::invalid(
+            "password length",
+            "must be at least 4",
+        ));
     }
-    dmsrs_secrets::generate_password(length, EXCLUDED_CHARACTERS).map_err(|e| DatabaseError::Random(e.to_string()))
+    dmsrs_secrets::generate_password(length, EXCLUDED_CHARACTERS)
+        .map_err(|e| DatabaseError::Random(e.to_string()))
 }
 
 #[cfg(test)]
@@ -55,7 +59,12 @@ mod tests {
             assert!(!format!("{p:?}").contains(s));
         }
         // 94 printable minus 26 excluded (space is not in the range): 68 characters in use.
-        assert_eq!((b'!'..=b'~').filter(|b| !EXCLUDED_CHARACTERS.contains(char::from(*b))).count(), 68);
+        assert_eq!(
+            (b'!'..=b'~')
+                .filter(|b| !EXCLUDED_CHARACTERS.contains(char::from(*b)))
+                .count(),
+            68
+        );
         assert!(generate_password_of(3).is_err());
     }
 }

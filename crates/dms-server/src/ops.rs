@@ -95,23 +95,9 @@ fn check_resource_identifier(id: &str) -> Result<(), Fault> {
     check_identifier("ResourceIdentifier", id)
 }
 
-/// DMS identifier rules: 1-255 letters, digits, hyphens; starts with a letter; no trailing
-/// or double hyphen.
+/// DMS identifier rules ([`dmsrs_tasks::validate_identifier`]).
 fn check_identifier(member: &str, id: &str) -> Result<(), Fault> {
-    let ok = !id.is_empty()
-        && id.len() <= 255
-        && id.starts_with(|c: char| c.is_ascii_alphabetic())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !id.ends_with('-')
-        && !id.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(Fault::invalid(format!(
-            "{member} {id:?} is not valid: use 1-255 letters, digits and hyphens, starting with a letter, \
-             with no trailing or double hyphen"
-        )))
-    }
+    dmsrs_tasks::validate_identifier(member, id).map_err(Fault::from)
 }
 
 /// `Filters` by name, each name checked against those the operation supports.

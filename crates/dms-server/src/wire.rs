@@ -9,7 +9,7 @@ use dmsrs_tasks::{
     ReplicationTask, SecretString, TableStatistics, Tag, TaskStats, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Epoch seconds with millisecond precision.
 pub(crate) fn epoch(t: SystemTime) -> f64 {
@@ -17,17 +17,10 @@ pub(crate) fn epoch(t: SystemTime) -> f64 {
     (d.as_millis() as f64) / 1000.0
 }
 
-/// Latest date accepted: 9999-12-31T23:59:59Z.
-const MAX_EPOCH: f64 = 253_402_300_799.0;
-
 /// A date from epoch seconds, to the millisecond (`None` for negative, non-finite or
 /// far-future values).
 pub(crate) fn from_epoch(s: f64) -> Option<SystemTime> {
-    if !(s.is_finite() && (0.0..=MAX_EPOCH).contains(&s)) {
-        return None;
-    }
-    let millis = (s * 1000.0).round() as u64;
-    UNIX_EPOCH.checked_add(Duration::from_millis(millis))
+    dmsrs_tasks::from_epoch_secs(s)
 }
 
 /// A date member of a request: epoch seconds (number) or an ISO-8601 / RFC 3339 string, as
@@ -48,57 +41,9 @@ impl WireDate {
         };
         match self {
             WireDate::Seconds(s) => from_epoch(*s).ok_or_else(bad),
-            WireDate::Text(t) => parse_iso(t).ok_or_else(bad),
+            WireDate::Text(t) => dmsrs_tasks::parse_timestamp(t).ok_or_else(bad),
         }
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM]` (a missing zone means UTC, as in DMS's examples).
-fn parse_iso(s: &str) -> Option<SystemTime> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
-        return from_epoch(n);
-    }
-    let (date, rest) = s.split_once(['T', ' '])?;
-    let mut d = date.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    if !(1970..=9999).contains(&y) {
-        return None;
-    }
-    let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
-        (t, 0i64)
-    } else if let Some(i) = rest.rfind(['+', '-']).filter(|i| *i >= 8) {
-        let (t, off) = rest.split_at(i);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
-        (
-            t,
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
-        )
-    } else {
-        (rest, 0)
-    };
-    let mut t = time.split(':');
-    let h: i64 = t.next()?.parse().ok()?;
-    let mi: i64 = t.next()?.parse().ok()?;
-    let sec: f64 = t.next().unwrap_or("0").parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec >= 61.0 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 - offset_secs;
-    from_epoch(secs as f64 + sec)
 }
 
 /// `{"Key", "Value"}`.
@@ -729,10 +674,11 @@ pub(crate) struct WireConnection {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn iso_dates_parse_in_utc_and_with_offsets() {
-        let t = |s: &str| parse_iso(s).map(epoch);
+        let t = |s: &str| dmsrs_tasks::parse_timestamp(s).map(epoch);
         assert_eq!(t("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(t("2018-02-09T12:12:12"), Some(1_518_178_332.0));
         assert_eq!(t("2018-02-09T12:12:12.5Z"), Some(1_518_178_332.5));

@@ -146,23 +146,10 @@ fn parse_stop(s: &str) -> Result<StopAt> {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` (UTC) to epoch seconds.
+/// A DMS date-time (UTC unless it says otherwise) to epoch seconds.
 fn parse_datetime(s: &str) -> Option<u32> {
-    let s = s.trim().trim_end_matches('Z');
-    let (d, t) = s.split_once(['T', ' '])?;
-    let mut dp = d.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (dp.next()??, dp.next()??, dp.next()??);
-    let mut tp = t.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, sec) = (tp.next()??, tp.next()??, tp.next().flatten().unwrap_or(0));
-    // days_from_civil (Howard Hinnant)
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u32::try_from(days * 86_400 + h * 3600 + mi * 60 + sec).ok()
+    let t = dmsrs_tasks::parse_timestamp(s)?;
+    u32::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()
 }
 
 /// Where an explicit CDC start points.

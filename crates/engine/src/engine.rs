@@ -14,6 +14,7 @@ use dmsrs_tasks::{
     CreateEndpoint, CreateTask, DmsError, Endpoint, EndpointSettings, EndpointType, MigrationType,
     ModifyTask, ReloadOption, ReplicationService, ReplicationTask, Result, StartTask, StartType,
     TableStatistics, TaskFilter, TaskStats, TaskStatus, resource_id, stop_reason, table_state,
+    validate_identifier,
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -207,25 +208,6 @@ fn missing(ep: &Endpoint, field: &str) -> EngineError {
     ))
 }
 
-/// DMS identifier rules: 1-255 letters, digits, hyphens; starts with a letter; no trailing
-/// or double hyphen.
-fn validate_identifier(kind: &str, id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 255
-        && id.starts_with(|c: char| c.is_ascii_alphabetic())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !id.ends_with('-')
-        && !id.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(DmsError::InvalidParameterValue(format!(
-            "{kind} identifier {id:?} is invalid: use 1-255 letters, digits and hyphens, starting with a letter, \
-             with no trailing or double hyphen"
-        )))
-    }
-}
-
 fn parse_settings(json: Option<&str>) -> Result<ParsedSettings> {
     TaskSettings::from_json(json.unwrap_or("{}"))
         .map_err(|e| DmsError::InvalidParameterValue(format!("ReplicationTaskSettings: {e}")))
@@ -234,7 +216,7 @@ fn parse_settings(json: Option<&str>) -> Result<ParsedSettings> {
 #[async_trait::async_trait]
 impl ReplicationService for EmbeddedEngine {
     async fn create_endpoint(&self, input: CreateEndpoint) -> Result<Endpoint> {
-        validate_identifier("endpoint", &input.identifier)?;
+        validate_identifier("EndpointIdentifier", &input.identifier)?;
         let engine = input.engine_name.to_ascii_lowercase();
         match (&input.endpoint_type, engine.as_str(), &input.settings) {
             (EndpointType::Source, "mysql" | "mariadb" | "aurora", EndpointSettings::MySql(_)) => {}
@@ -295,7 +277,7 @@ impl ReplicationService for EmbeddedEngine {
     }
 
     async fn create_task(&self, input: CreateTask) -> Result<ReplicationTask> {
-        validate_identifier("replication task", &input.identifier)?;
+        validate_identifier("ReplicationTaskIdentifier", &input.identifier)?;
         let src = self.endpoint(&input.source_endpoint_arn)?;
         let dst = self.endpoint(&input.target_endpoint_arn)?;
         if src.endpoint_type != EndpointType::Source || dst.endpoint_type != EndpointType::Target {

@@ -44,7 +44,11 @@ pub struct FlowOptions {
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        FlowOptions { timeout: Duration::from_secs(60), poll: Duration::from_millis(25), settle: Duration::from_millis(500) }
+        FlowOptions {
+            timeout: Duration::from_secs(60),
+            poll: Duration::from_millis(25),
+            settle: Duration::from_millis(500),
+        }
     }
 }
 
@@ -77,7 +81,11 @@ fn describe(wants: &[Want]) -> String {
 fn check(records: &[Observed], wants: &[Want]) -> Vec<String> {
     let mut problems = Vec::new();
     if records.len() != wants.len() {
-        problems.push(format!("expected exactly {} records, received {}", wants.len(), records.len()));
+        problems.push(format!(
+            "expected exactly {} records, received {}",
+            wants.len(),
+            records.len()
+        ));
     }
     let mut left: Vec<&Want> = wants.iter().collect();
     for o in records {
@@ -86,7 +94,9 @@ fn check(records: &[Observed], wants: &[Want]) -> Vec<String> {
             continue;
         };
         let key = r.data.as_ref().and_then(|d| {
-            sql::primary_key(&r.metadata.table_name).and_then(|pk| d.get(pk)).map(Value::to_key_text)
+            sql::primary_key(&r.metadata.table_name)
+                .and_then(|pk| d.get(pk))
+                .map(Value::to_key_text)
         });
         let pos = left.iter().position(|w| {
             w.op == r.metadata.operation
@@ -127,7 +137,9 @@ pub struct Runner<'a> {
 
 impl std::fmt::Debug for Runner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("steps", &self.report.steps.len()).finish()
+        f.debug_struct("Runner")
+            .field("steps", &self.report.steps.len())
+            .finish()
     }
 }
 
@@ -140,7 +152,14 @@ impl<'a> Runner<'a> {
         observer: &'a dyn Observer,
         opts: FlowOptions,
     ) -> Self {
-        Runner { svc, outputs, watch, observer, opts, report: Report::default() }
+        Runner {
+            svc,
+            outputs,
+            watch,
+            observer,
+            opts,
+            report: Report::default(),
+        }
     }
 
     /// The report so far.
@@ -150,7 +169,9 @@ impl<'a> Runner<'a> {
 
     /// Adds a duration to the report.
     pub fn record_duration(&mut self, phase: &str, d: Duration) {
-        self.report.durations_ms.insert(phase.to_owned(), d.as_millis() as u64);
+        self.report
+            .durations_ms
+            .insert(phase.to_owned(), d.as_millis() as u64);
     }
 
     fn push(&mut self, step: StepReport) {
@@ -158,7 +179,13 @@ impl<'a> Runner<'a> {
         self.report.steps.push(step);
     }
 
-    fn sql_step(&mut self, name: &str, started: Instant, result: Result<usize, String>, expected: &str) {
+    fn sql_step(
+        &mut self,
+        name: &str,
+        started: Instant,
+        result: Result<usize, String>,
+        expected: &str,
+    ) {
         let (received, problems) = match result {
             Ok(n) => (n, Vec::new()),
             Err(e) => (0, vec![e]),
@@ -181,15 +208,23 @@ impl<'a> Runner<'a> {
     /// Starts a task: `start-replication` the first time, `reload-target` after that.
     async fn start(&self, arn: &str) -> Result<(), SeedError> {
         let t = self.svc.describe_task(arn).await?;
-        let start_type =
-            if t.status == TaskStatus::Ready || t.status == TaskStatus::Creating { StartType::StartReplication } else { StartType::ReloadTarget };
-        self.observer.waiting(&format!("starting {} ({})", t.identifier, start_type.as_str()));
+        let start_type = if t.status == TaskStatus::Ready || t.status == TaskStatus::Creating {
+            StartType::StartReplication
+        } else {
+            StartType::ReloadTarget
+        };
+        self.observer.waiting(&format!(
+            "starting {} ({})",
+            t.identifier,
+            start_type.as_str()
+        ));
         self.svc.start_task(StartTask::new(arn, start_type)).await?;
         Ok(())
     }
 
     async fn wait_status(&self, arn: &str, status: TaskStatus) -> Result<(), SeedError> {
-        self.observer.waiting(&format!("waiting for {} to be {status}", short(arn)));
+        self.observer
+            .waiting(&format!("waiting for {} to be {status}", short(arn)));
         wait_for_status(self.svc, arn, status, self.opts.timeout, self.opts.poll).await?;
         Ok(())
     }
@@ -198,12 +233,20 @@ impl<'a> Runner<'a> {
     /// binlog end after the step), so the step's records are all in the stream; falls back
     /// to watching for `settle` when the service reports no checkpoint.
     async fn caught_up(&self, arns: &[&str], position: Option<(String, u64)>) -> Duration {
-        let Some((file, pos)) = position else { return self.opts.settle };
+        let Some((file, pos)) = position else {
+            return self.opts.settle;
+        };
         let deadline = Instant::now() + self.opts.timeout;
         'tasks: for arn in arns {
             loop {
-                let Ok(t) = self.svc.describe_task(arn).await else { return self.opts.settle };
-                let Some(cp) = t.recovery_checkpoint.as_deref().and_then(dmsrs_tasks::binlog_file_position) else {
+                let Ok(t) = self.svc.describe_task(arn).await else {
+                    return self.opts.settle;
+                };
+                let Some(cp) = t
+                    .recovery_checkpoint
+                    .as_deref()
+                    .and_then(dmsrs_tasks::binlog_file_position)
+                else {
                     return self.opts.settle;
                 };
                 if (file_seq(&cp.0), cp.1) >= (file_seq(&file), pos) {
@@ -227,10 +270,18 @@ impl<'a> Runner<'a> {
         settle: Duration,
         extra: impl FnOnce(&[Observed]) -> Vec<String>,
     ) {
-        self.observer.waiting(&format!("waiting for {}", describe(&wants)));
-        let (records, mut problems) = match self.watch.collect(mark, wants.len(), self.opts.timeout, settle).await {
+        self.observer
+            .waiting(&format!("waiting for {}", describe(&wants)));
+        let (records, mut problems) = match self
+            .watch
+            .collect(mark, wants.len(), self.opts.timeout, settle)
+            .await
+        {
             Ok(r) => (r.to_vec(), Vec::new()),
-            Err(e) => (self.watch.since(mark).to_vec(), vec![format!("reading the stream failed: {e}")]),
+            Err(e) => (
+                self.watch.since(mark).to_vec(),
+                vec![format!("reading the stream failed: {e}")],
+            ),
         };
         problems.extend(check(&records, &wants));
         if problems.is_empty() {
@@ -247,8 +298,20 @@ impl<'a> Runner<'a> {
         });
     }
 
-    fn failed_step(&mut self, name: &str, started: Instant, expected: String, e: SeedError, mark: Mark) {
-        let records = self.watch.since(mark).iter().map(Observed::summary).collect();
+    fn failed_step(
+        &mut self,
+        name: &str,
+        started: Instant,
+        expected: String,
+        e: SeedError,
+        mark: Mark,
+    ) {
+        let records = self
+            .watch
+            .since(mark)
+            .iter()
+            .map(Observed::summary)
+            .collect();
         self.push(StepReport {
             name: name.to_owned(),
             expected,
@@ -275,18 +338,29 @@ impl<'a> Runner<'a> {
             match self.svc.describe_table_statistics(arn).await {
                 Ok(stats) => {
                     received += stats.len();
-                    for (_, _, e) in checks.iter().filter(|(k, a, _)| *k == task_key && *a == arn) {
+                    for (_, _, e) in checks
+                        .iter()
+                        .filter(|(k, a, _)| *k == task_key && *a == arn)
+                    {
                         match stats.iter().find(|s| s.table_name == e.table) {
                             Some(s) => problems.extend(e.check(s)),
-                            None => problems.push(format!("{task_key}: no statistics for table {}", e.table)),
+                            None => problems
+                                .push(format!("{task_key}: no statistics for table {}", e.table)),
                         }
                     }
-                    self.report.statistics.insert(task_key.to_owned(), stats.iter().map(TableStat::from).collect());
+                    self.report.statistics.insert(
+                        task_key.to_owned(),
+                        stats.iter().map(TableStat::from).collect(),
+                    );
                 }
                 Err(e) => problems.push(format!("{task_key}: {e}")),
             }
         }
-        let expected = checks.iter().map(|(k, _, e)| format!("{k} {}", e.describe())).collect::<Vec<_>>().join("; ");
+        let expected = checks
+            .iter()
+            .map(|(k, _, e)| format!("{k} {}", e.describe()))
+            .collect::<Vec<_>>()
+            .join("; ");
         self.push(StepReport {
             name: name.to_owned(),
             expected,
@@ -302,9 +376,15 @@ impl<'a> Runner<'a> {
     pub async fn full_load(&mut self, db: &mut SqlClient) {
         let started = Instant::now();
         let o = self.outputs;
-        self.observer.step("full load: create and fill authors, accounts, novels");
+        self.observer
+            .step("full load: create and fill authors, accounts, novels");
         let r = prepare(db, true).await;
-        self.sql_step("full load: create and fill authors, accounts, novels", started, r, "4 rows: 1 author, 1 account, 2 novels");
+        self.sql_step(
+            "full load: create and fill authors, accounts, novels",
+            started,
+            r,
+            "4 rows: 1 author, 1 account, 2 novels",
+        );
 
         for (name, arn, wants) in [
             (
@@ -343,7 +423,9 @@ impl<'a> Runner<'a> {
                 self.start(arn).await?;
                 self.wait_status(arn, TaskStatus::Stopped).await?;
                 let t = self.svc.describe_task(arn).await?;
-                if t.stop_reason.as_deref() != Some(dmsrs_tasks::stop_reason::FULL_LOAD_ONLY_FINISHED) {
+                if t.stop_reason.as_deref()
+                    != Some(dmsrs_tasks::stop_reason::FULL_LOAD_ONLY_FINISHED)
+                {
                     return Err(SeedError::Check(format!(
                         "task stopped with {:?}, expected Stop Reason FULL_LOAD_ONLY_FINISHED",
                         t.stop_reason
@@ -354,7 +436,12 @@ impl<'a> Runner<'a> {
             .await;
             match run {
                 // The task stopped: every record is in the stream already.
-                Ok(()) => self.records_step(name, step_started, mark, wants, Duration::ZERO, |_| Vec::new()).await,
+                Ok(()) => {
+                    self.records_step(name, step_started, mark, wants, Duration::ZERO, |_| {
+                        Vec::new()
+                    })
+                    .await
+                }
                 Err(e) => self.failed_step(name, step_started, describe(&wants), e, mark),
             }
         }
@@ -363,7 +450,11 @@ impl<'a> Runner<'a> {
         let done = TableExpect::full_load;
         self.statistics(
             "full load: table statistics (FullLoadRows, FullLoadErrorRows 0, Table completed)",
-            &[("fullTask1", &t1, done("authors", 1)), ("fullTask1", &t1, done("accounts", 1)), ("fullTask2", &t2, done("novels", 2))],
+            &[
+                ("fullTask1", &t1, done("authors", 1)),
+                ("fullTask1", &t1, done("accounts", 1)),
+                ("fullTask2", &t2, done("novels", 2)),
+            ],
         )
         .await;
         let _ = db.execute_batch(&sql::DROP_TABLES).await;
@@ -381,7 +472,8 @@ impl<'a> Runner<'a> {
         self.sql_step(name, started, r, "3 tables");
 
         // Start both tasks: 5 create-table records.
-        let name = "cdc: start both tasks, expect 5 create-table (3 tables, 2 awsdms_apply_exceptions)";
+        let name =
+            "cdc: start both tasks, expect 5 create-table (3 tables, 2 awsdms_apply_exceptions)";
         let step_started = Instant::now();
         self.observer.step(name);
         let wants = vec![
@@ -393,7 +485,9 @@ impl<'a> Runner<'a> {
         ];
         let mark = match self.mark().await {
             Ok(m) => m,
-            Err(e) => return self.failed_step(name, step_started, describe(&wants), e, Mark::start()),
+            Err(e) => {
+                return self.failed_step(name, step_started, describe(&wants), e, Mark::start());
+            }
         };
         let run = async {
             self.start(&t1).await?;
@@ -408,7 +502,8 @@ impl<'a> Runner<'a> {
             return;
         }
         let settle = self.caught_up(&[&t1, &t2], binlog_end(db).await).await;
-        self.records_step(name, step_started, mark, wants, settle, |_| Vec::new()).await;
+        self.records_step(name, step_started, mark, wants, settle, |_| Vec::new())
+            .await;
 
         // The seed's inserts.
         let wants = vec![
@@ -417,8 +512,15 @@ impl<'a> Runner<'a> {
             want(Operation::Insert, "novels", Some("1")),
             want(Operation::Insert, "novels", Some("2")),
         ];
-        self.change_step(db, "cdc: insert the seed rows, expect 4 insert", &sql::PRESEED_DATA, true, wants, |_| Vec::new())
-            .await;
+        self.change_step(
+            db,
+            "cdc: insert the seed rows, expect 4 insert",
+            &sql::PRESEED_DATA,
+            true,
+            wants,
+            |_| Vec::new(),
+        )
+        .await;
 
         // The seed's ALTERs, one statement at a time.
         let wants = vec![
@@ -437,7 +539,12 @@ impl<'a> Runner<'a> {
         .await;
         let started_schema = Instant::now();
         let schema = schema_checks(db).await;
-        self.sql_step("cdc: the source schema changed as altered", started_schema, schema, "email varchar(100); no profile_picture; is_stock present");
+        self.sql_step(
+            "cdc: the source schema changed as altered",
+            started_schema,
+            schema,
+            "email varchar(100); no profile_picture; is_stock present",
+        );
 
         // Beyond the seed: UPDATE with a before-image, DELETE with the deleted row.
         self.change_step(
@@ -448,13 +555,25 @@ impl<'a> Runner<'a> {
             vec![want(Operation::Update, "authors", Some("1"))],
             |recs| {
                 let mut p = Vec::new();
-                let Some(Ok(r)) = recs.first().map(|o| &o.record) else { return p };
-                let email = |f: Option<&dmsrs_codec::Fields>| f.and_then(|d| d.get("email")).map(Value::to_key_text);
+                let Some(Ok(r)) = recs.first().map(|o| &o.record) else {
+                    return p;
+                };
+                let email = |f: Option<&dmsrs_codec::Fields>| {
+                    f.and_then(|d| d.get("email")).map(Value::to_key_text)
+                };
                 if email(r.data.as_ref()).as_deref() != Some(sql::NEW_EMAIL) {
-                    p.push(format!("data.email is {:?}, expected {}", email(r.data.as_ref()), sql::NEW_EMAIL));
+                    p.push(format!(
+                        "data.email is {:?}, expected {}",
+                        email(r.data.as_ref()),
+                        sql::NEW_EMAIL
+                    ));
                 }
                 if email(r.before_image.as_ref()).as_deref() != Some(sql::OLD_EMAIL) {
-                    p.push(format!("before-image.email is {:?}, expected {}", email(r.before_image.as_ref()), sql::OLD_EMAIL));
+                    p.push(format!(
+                        "before-image.email is {:?}, expected {}",
+                        email(r.before_image.as_ref()),
+                        sql::OLD_EMAIL
+                    ));
                 }
                 p
             },
@@ -469,9 +588,15 @@ impl<'a> Runner<'a> {
             |recs| {
                 let mut p = Vec::new();
                 if let Some(Ok(r)) = recs.first().map(|o| &o.record) {
-                    let title = r.data.as_ref().and_then(|d| d.get("title")).map(Value::to_key_text);
+                    let title = r
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("title"))
+                        .map(Value::to_key_text);
                     if title.as_deref() != Some("Journey to the Stars") {
-                        p.push(format!("data.title is {title:?}, expected the deleted row's title"));
+                        p.push(format!(
+                            "data.title is {title:?}, expected the deleted row's title"
+                        ));
                     }
                 }
                 p
@@ -480,7 +605,8 @@ impl<'a> Runner<'a> {
         .await;
 
         // A rolled-back transaction emits nothing: the next committed change arrives alone.
-        let name = "cdc: roll back a transaction, expect nothing from it (the next update arrives alone)";
+        let name =
+            "cdc: roll back a transaction, expect nothing from it (the next update arrives alone)";
         let step_started = Instant::now();
         self.observer.step(name);
         let wants = vec![want(Operation::Update, "accounts", Some("1"))];
@@ -499,9 +625,12 @@ impl<'a> Runner<'a> {
                 match r {
                     Ok(()) => {
                         let settle = self.caught_up(&[&t1, &t2], binlog_end(db).await).await;
-                        self.records_step(name, step_started, mark, wants, settle, |_| Vec::new()).await
+                        self.records_step(name, step_started, mark, wants, settle, |_| Vec::new())
+                            .await
                     }
-                    Err(e) => self.failed_step(name, step_started, describe(&wants), e.into(), mark),
+                    Err(e) => {
+                        self.failed_step(name, step_started, describe(&wants), e.into(), mark)
+                    }
                 }
             }
             Err(e) => self.failed_step(name, step_started, describe(&wants), e, Mark::start()),
@@ -529,7 +658,12 @@ impl<'a> Runner<'a> {
             Ok::<_, SeedError>(())
         }
         .await;
-        self.sql_step(name, step_started, r.map(|()| 2).map_err(|e| e.to_string()), "2 tasks stopped");
+        self.sql_step(
+            name,
+            step_started,
+            r.map(|()| 2).map_err(|e| e.to_string()),
+            "2 tasks stopped",
+        );
         let _ = db.execute_batch(&sql::DROP_TABLES).await;
         self.record_duration("cdc", started.elapsed());
     }
@@ -566,9 +700,13 @@ impl<'a> Runner<'a> {
         if let Err(e) = r {
             return self.failed_step(name, started, describe(&wants), e.into(), mark);
         }
-        let (t1, t2) = (self.outputs.cdc_task1.clone(), self.outputs.cdc_task2.clone());
+        let (t1, t2) = (
+            self.outputs.cdc_task1.clone(),
+            self.outputs.cdc_task2.clone(),
+        );
         let settle = self.caught_up(&[&t1, &t2], binlog_end(db).await).await;
-        self.records_step(name, started, mark, wants, settle, extra).await;
+        self.records_step(name, started, mark, wants, settle, extra)
+            .await;
     }
 }
 
@@ -588,17 +726,28 @@ pub(crate) struct TableExpect {
 
 impl TableExpect {
     fn full_load(table: &'static str, rows: u64) -> Self {
-        TableExpect { table, full_load_rows: Some(rows), cdc: None }
+        TableExpect {
+            table,
+            full_load_rows: Some(rows),
+            cdc: None,
+        }
     }
 
     fn cdc(table: &'static str, inserts: u64, updates: u64, deletes: u64, ddls: u64) -> Self {
-        TableExpect { table, full_load_rows: None, cdc: Some((inserts, updates, deletes, ddls)) }
+        TableExpect {
+            table,
+            full_load_rows: None,
+            cdc: Some((inserts, updates, deletes, ddls)),
+        }
     }
 
     fn describe(&self) -> String {
         match (self.full_load_rows, self.cdc) {
             (Some(r), _) => format!("{}: FullLoadRows {r}", self.table),
-            (_, Some((i, u, d, ddl))) => format!("{}: Inserts {i}, Updates {u}, Deletes {d}, Ddls {ddl}", self.table),
+            (_, Some((i, u, d, ddl))) => format!(
+                "{}: Inserts {i}, Updates {u}, Deletes {d}, Ddls {ddl}",
+                self.table
+            ),
             _ => self.table.to_owned(),
         }
     }
@@ -607,13 +756,22 @@ impl TableExpect {
         let mut p = Vec::new();
         if let Some(rows) = self.full_load_rows {
             if s.full_load_rows != rows {
-                p.push(format!("{}: FullLoadRows {} (expected {rows})", self.table, s.full_load_rows));
+                p.push(format!(
+                    "{}: FullLoadRows {} (expected {rows})",
+                    self.table, s.full_load_rows
+                ));
             }
             if s.full_load_error_rows != 0 {
-                p.push(format!("{}: FullLoadErrorRows {}", self.table, s.full_load_error_rows));
+                p.push(format!(
+                    "{}: FullLoadErrorRows {}",
+                    self.table, s.full_load_error_rows
+                ));
             }
             if s.table_state != table_state::TABLE_COMPLETED {
-                p.push(format!("{}: TableState {:?} (expected Table completed)", self.table, s.table_state));
+                p.push(format!(
+                    "{}: TableState {:?} (expected Table completed)",
+                    self.table, s.table_state
+                ));
             }
         }
         if let Some((i, u, d, ddl)) = self.cdc {
@@ -631,15 +789,24 @@ impl TableExpect {
 
 /// DROP, CREATE and (with `fill`) PRESEED, then the seed's row counts.
 async fn prepare(db: &mut SqlClient, fill: bool) -> Result<usize, String> {
-    db.execute_batch(&sql::DROP_TABLES).await.map_err(|e| e.to_string())?;
-    db.execute_batch(&sql::CREATE_TABLES).await.map_err(|e| e.to_string())?;
+    db.execute_batch(&sql::DROP_TABLES)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.execute_batch(&sql::CREATE_TABLES)
+        .await
+        .map_err(|e| e.to_string())?;
     if !fill {
         return Ok(3);
     }
-    db.execute_batch(&sql::PRESEED_DATA).await.map_err(|e| e.to_string())?;
+    db.execute_batch(&sql::PRESEED_DATA)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut total = 0;
     for (table, want) in [("authors", 1), ("accounts", 1), ("novels", 2)] {
-        let n = db.query_u64(&format!("SELECT COUNT(*) FROM {table}")).await.map_err(|e| e.to_string())?;
+        let n = db
+            .query_u64(&format!("SELECT COUNT(*) FROM {table}"))
+            .await
+            .map_err(|e| e.to_string())?;
         if n != want {
             return Err(format!("{table} has {n} rows, expected {want}"));
         }
@@ -651,20 +818,39 @@ async fn prepare(db: &mut SqlClient, fill: bool) -> Result<usize, String> {
 /// The seed test's schema checks after the ALTERs.
 async fn schema_checks(db: &mut SqlClient) -> Result<usize, String> {
     let mut problems = Vec::new();
-    let authors = db.query_rows("DESCRIBE authors").await.map_err(|e| e.to_string())?;
-    let email = authors.iter().find(|r| r.get_index(0) == Some("email")).and_then(|r| r.get_index(1).map(str::to_owned));
+    let authors = db
+        .query_rows("DESCRIBE authors")
+        .await
+        .map_err(|e| e.to_string())?;
+    let email = authors
+        .iter()
+        .find(|r| r.get_index(0) == Some("email"))
+        .and_then(|r| r.get_index(1).map(str::to_owned));
     if email.as_deref() != Some("varchar(100)") {
         problems.push(format!("authors.email is {email:?}, expected varchar(100)"));
     }
-    let accounts = db.query_rows("DESCRIBE accounts").await.map_err(|e| e.to_string())?;
-    if accounts.iter().any(|r| r.get_index(0) == Some("profile_picture")) {
+    let accounts = db
+        .query_rows("DESCRIBE accounts")
+        .await
+        .map_err(|e| e.to_string())?;
+    if accounts
+        .iter()
+        .any(|r| r.get_index(0) == Some("profile_picture"))
+    {
         problems.push("accounts.profile_picture still exists".into());
     }
-    let novels = db.query_rows("DESCRIBE novels").await.map_err(|e| e.to_string())?;
+    let novels = db
+        .query_rows("DESCRIBE novels")
+        .await
+        .map_err(|e| e.to_string())?;
     if !novels.iter().any(|r| r.get_index(0) == Some("is_stock")) {
         problems.push("novels.is_stock is missing".into());
     }
-    if problems.is_empty() { Ok(3) } else { Err(problems.join("; ")) }
+    if problems.is_empty() {
+        Ok(3)
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// The source's binlog end (file, position), when the server reports it.
@@ -675,7 +861,10 @@ async fn binlog_end(db: &mut SqlClient) -> Option<(String, u64)> {
 }
 
 fn file_seq(file: &str) -> u64 {
-    file.rsplit('.').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    file.rsplit('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn short(arn: &str) -> &str {
@@ -690,7 +879,9 @@ mod tests {
     #[test]
     fn checkpoints_parse() {
         assert_eq!(
-            dmsrs_tasks::binlog_file_position("checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3"),
+            dmsrs_tasks::binlog_file_position(
+                "checkpoint:V1#1#mysql-bin.000002:1876:-1:1876:9:mysql-bin.000002:1876#0#0#*#0#3"
+            ),
             Some(("mysql-bin.000002".into(), 1876))
         );
         assert_eq!(dmsrs_tasks::binlog_file_position("nope"), None);
@@ -699,7 +890,11 @@ mod tests {
 
     #[test]
     fn expectations_describe_themselves() {
-        let w = vec![want(Operation::DropTable, "a", None), want(Operation::DropTable, "b", None), want(Operation::Load, "a", Some("1"))];
+        let w = vec![
+            want(Operation::DropTable, "a", None),
+            want(Operation::DropTable, "b", None),
+            want(Operation::Load, "a", Some("1")),
+        ];
         assert_eq!(describe(&w), "3 record(s): 2 drop-table, 1 load");
     }
 }

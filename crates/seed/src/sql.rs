@@ -3,8 +3,11 @@
 //! transaction).
 
 /// `DROP_TABLES`, in the seed's order.
-pub const DROP_TABLES: [&str; 3] =
-    ["DROP TABLE IF EXISTS novels;", "DROP TABLE IF EXISTS accounts;", "DROP TABLE IF EXISTS authors;"];
+pub const DROP_TABLES: [&str; 3] = [
+    "DROP TABLE IF EXISTS novels;",
+    "DROP TABLE IF EXISTS accounts;",
+    "DROP TABLE IF EXISTS authors;",
+];
 
 /// `CREATE_TABLES`: authors, accounts, novels.
 pub const CREATE_TABLES: [&str; 3] = [
@@ -76,7 +79,8 @@ pub const ALTER_TABLES: [&str; 3] = [
 ];
 
 /// Beyond the seed: an UPDATE (its record carries a before-image).
-pub const UPDATE_AUTHOR: &str = "UPDATE authors SET email = 'john.doe@new.example.com' WHERE author_id = 1;";
+pub const UPDATE_AUTHOR: &str =
+    "UPDATE authors SET email = 'john.doe@new.example.com' WHERE author_id = 1;";
 /// The email before [`UPDATE_AUTHOR`].
 pub const OLD_EMAIL: &str = "john.doe@example.com";
 /// The email after [`UPDATE_AUTHOR`].
@@ -94,7 +98,8 @@ pub const ROLLED_BACK: [&str; 3] = [
 
 /// The committed change that follows the rollback, proving the stream went on and nothing
 /// of the rolled-back transaction came before it.
-pub const AFTER_ROLLBACK: &str = "UPDATE accounts SET bio = 'Bio of Alice, updated after a rollback' WHERE id = 1;";
+pub const AFTER_ROLLBACK: &str =
+    "UPDATE accounts SET bio = 'Bio of Alice, updated after a rollback' WHERE id = 1;";
 
 /// The primary-key column of each seed table.
 pub fn primary_key(table: &str) -> Option<&'static str> {

@@ -38,7 +38,9 @@ impl Observed {
                     format!("{}.{}", m.schema_name, m.table_name)
                 };
                 let key = r.data.as_ref().and_then(|d| {
-                    sql::primary_key(&m.table_name).and_then(|pk| d.get(pk)).map(Value::to_key_text)
+                    sql::primary_key(&m.table_name)
+                        .and_then(|pk| d.get(pk))
+                        .map(Value::to_key_text)
                 });
                 let changed = match (&r.data, &r.before_image, &m.operation) {
                     (Some(d), Some(b), Operation::Update) => d
@@ -59,7 +61,13 @@ impl Observed {
                 let record = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
                 (m.operation.to_string(), table, key, changed, record)
             }
-            Err(e) => (String::from("?"), String::new(), None, Vec::new(), serde_json::Value::String(e.clone())),
+            Err(e) => (
+                String::from("?"),
+                String::new(),
+                None,
+                Vec::new(),
+                serde_json::Value::String(e.clone()),
+            ),
         };
         RecordSummary {
             sequence_number: self.raw.sequence_number.clone(),
@@ -81,7 +89,9 @@ pub struct StreamWatch {
 
 impl std::fmt::Debug for StreamWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamWatch").field("seen", &self.seen.len()).finish()
+        f.debug_struct("StreamWatch")
+            .field("seen", &self.seen.len())
+            .finish()
     }
 }
 
@@ -98,7 +108,10 @@ impl StreamWatch {
     /// Starts watching the whole stream (from `TRIM_HORIZON`).
     pub async fn start(reader: Arc<dyn DynStreamReader>) -> Result<Self, StreamError> {
         let tail = StreamTail::start(reader, TailStart::Every(StartPosition::TrimHorizon)).await?;
-        Ok(StreamWatch { tail, seen: Vec::new() })
+        Ok(StreamWatch {
+            tail,
+            seen: Vec::new(),
+        })
     }
 
     async fn read_available(&mut self) -> Result<(), StreamError> {
@@ -136,12 +149,18 @@ impl StreamWatch {
                 break;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            self.tail.reader().idle_wait_dyn(left.min(Duration::from_millis(50))).await;
+            self.tail
+                .reader()
+                .idle_wait_dyn(left.min(Duration::from_millis(50)))
+                .await;
         }
         let settle_until = Instant::now() + settle;
         while Instant::now() < settle_until {
             let left = settle_until.saturating_duration_since(Instant::now());
-            self.tail.reader().idle_wait_dyn(left.min(Duration::from_millis(50))).await;
+            self.tail
+                .reader()
+                .idle_wait_dyn(left.min(Duration::from_millis(50)))
+                .await;
             self.read_available().await?;
         }
         Ok(self.since(mark))

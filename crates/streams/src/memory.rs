@@ -483,7 +483,12 @@ impl MemoryStream {
                 }
             }
             out.push(EntryOutcome::Stored(PutEntry {
-                shard_id: self.inner.shard_ids.get(shard).cloned().unwrap_or_else(|| shard_id(shard)),
+                shard_id: self
+                    .inner
+                    .shard_ids
+                    .get(shard)
+                    .cloned()
+                    .unwrap_or_else(|| shard_id(shard)),
                 sequence_number: format_seq(counter, shard),
             }));
         }

@@ -487,6 +487,94 @@ pub fn binlog_file_position(s: &str) -> Option<(String, u64)> {
     Some((file.to_owned(), pos))
 }
 
+/// DMS identifier rules (`ReplicationTaskIdentifier`, `EndpointIdentifier`,
+/// `ReplicationInstanceIdentifier`, `ResourceIdentifier`): 1-255 letters, digits and hyphens,
+/// starting with a letter, with no trailing or double hyphen. `what` names the member in the
+/// error.
+pub fn validate_identifier(what: &str, id: &str) -> Result<(), crate::DmsError> {
+    let ok = !id.is_empty()
+        && id.len() <= 255
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !id.ends_with('-')
+        && !id.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::DmsError::InvalidParameterValue(format!(
+            "{what} {id:?} is not valid: use 1-255 letters, digits and hyphens, starting with a letter, \
+             with no trailing or double hyphen"
+        )))
+    }
+}
+
+/// A DMS date-time: `YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]` (a space may replace the
+/// `T`; no zone means UTC, as in DMS's `CdcStopPosition` examples) or epoch seconds.
+/// `None` for anything else, including impossible dates and years outside 1970-9999.
+pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<f64>() {
+        return from_epoch_secs(n);
+    }
+    let (date, rest) = s.split_once(['T', ' '])?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    if d.next().is_some() || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0i64)
+    } else if let Some(i) = rest.rfind(['+', '-']).filter(|i| *i >= 5) {
+        let (t, off) = rest.split_at(i);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
+        let (oh, om): (i64, i64) = (oh.parse().ok()?, om.parse().ok()?);
+        if oh > 23 || om > 59 {
+            return None;
+        }
+        (t, sign * (oh * 3600 + om * 60))
+    } else {
+        (rest, 0)
+    };
+    let mut t = time.split(':');
+    let h: i64 = t.next()?.parse().ok()?;
+    let mi: i64 = t.next()?.parse().ok()?;
+    let sec: f64 = t.next().unwrap_or("0").parse().ok()?;
+    if !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || mi > 59
+        || !(0.0..61.0).contains(&sec)
+    {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 - offset_secs;
+    from_epoch_secs(secs as f64 + sec)
+}
+
+/// Epoch seconds (to the millisecond) as a date; `None` when negative, not finite or after
+/// the year 9999.
+pub fn from_epoch_secs(s: f64) -> Option<SystemTime> {
+    const MAX: f64 = 253_402_300_799.0;
+    if !(s.is_finite() && (0.0..=MAX).contains(&s)) {
+        return None;
+    }
+    let millis = (s * 1000.0).round() as u64;
+    SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(millis))
+}
+
 /// The last `:`-separated segment of an ARN.
 pub fn resource_id(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)

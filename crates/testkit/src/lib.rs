@@ -203,6 +203,29 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A binary of this workspace that cargo built (`scenario`, `dms-server`), for end-to-end
+/// tests: next to the running test's profile dir, else in `$CARGO_TARGET_DIR/debug` or
+/// `<workspace>/target/debug`.
+///
+/// # Panics
+/// When it is not built, with the `cargo build -p <package>` command that builds it.
+pub fn workspace_binary(name: &str, package: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let profile_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().and_then(Path::parent).map(Path::to_path_buf));
+    [
+        profile_dir.map(|d| d.join(name)),
+        Some(target.join("debug").join(name)),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.exists())
+    .unwrap_or_else(|| panic!("{name} is not built: run `cargo build -p {package}` first"))
+}
+
 /// The repo's tool dir: `$DMSRS_TOOLS_DIR` if set (and non-empty), else
 /// `<workspace root>/.tools` (populated by `scripts/setup.sh`).
 pub fn tools_dir() -> PathBuf {

@@ -173,7 +173,7 @@ impl EmbeddedEngine {
             ));
         }
         if let Some(id) = &input.identifier {
-            validate_identifier("replication task", id)?;
+            validate_identifier("ReplicationTaskIdentifier", id)?;
             let taken = lock(&self.inner.tasks)
                 .iter()
                 .any(|(arn, t)| *arn != input.arn && lock(&t.task).identifier == *id);
