@@ -26,26 +26,14 @@ fn scenario_bin() -> std::path::PathBuf {
 /// The binary with a clean AWS environment: moto for everything, kinesis-local for Kinesis,
 /// static test credentials, no profile files, no instance metadata lookups.
 fn scenario(state: &Path, moto: &MotoServer, kinesis: &KinesisMock, args: &[&str]) -> Output {
-    Command::new(scenario_bin())
-        .arg("--state-dir")
+    let mut cmd = Command::new(scenario_bin());
+    dmsrs_testkit::offline_aws_env(&mut cmd, state);
+    cmd.arg("--state-dir")
         .arg(state)
         .args(["--stack", STACK])
         .args(args)
         .env("AWS_ENDPOINT_URL", moto.endpoint_url())
         .env("AWS_ENDPOINT_URL_KINESIS", kinesis.endpoint_url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", state.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            state.join("no-aws-credentials"),
-        )
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_DEFAULT_PROFILE")
-        .env_remove("STACK_NAME")
-        .env_remove("DMSRS_STATE_DIR")
         .output()
         .unwrap()
 }

@@ -49,44 +49,11 @@ fn venv() -> (PathBuf, PathBuf) {
     (python, aws)
 }
 
-/// A clean AWS environment: static test credentials, us-east-1, no profile files, no
-/// instance metadata, and no endpoint outside 127.0.0.1.
+/// A clean AWS environment ([`dmsrs_testkit::offline_aws_env`]) where any service without
+/// its own endpoint goes nowhere.
 fn aws_env(cmd: &mut Command, scratch: &Path) {
-    for var in [
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_ROLE_ARN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CA_BUNDLE",
-        "AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-        "AWS_ENDPOINT_URL_KINESIS",
-        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-        "DMS_SERVER_STATE_DIR",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "https_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", scratch.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            scratch.join("no-aws-credentials"),
-        )
-        .env("AWS_ENDPOINT_URL", NOWHERE)
-        .env("NO_PROXY", "127.0.0.1")
-        .env("no_proxy", "127.0.0.1");
+    dmsrs_testkit::offline_aws_env(cmd, scratch);
+    cmd.env("AWS_ENDPOINT_URL", NOWHERE);
 }
 
 /// The running `dms-server`; killed when dropped.

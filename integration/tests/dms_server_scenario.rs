@@ -29,28 +29,21 @@ struct DmsServerProcess {
 
 impl DmsServerProcess {
     fn start(state: &Path, moto: &MotoServer, kinesis: &KinesisMock) -> Self {
-        let mut child = Command::new(dmsrs_testkit::workspace_binary(
+        let mut cmd = Command::new(dmsrs_testkit::workspace_binary(
             "dms-server",
             "dmsrs-dms-server-bin",
-        ))
-        .args(["--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(state)
-        .env("AWS_ENDPOINT_URL", moto.endpoint_url())
-        .env("AWS_ENDPOINT_URL_KINESIS", kinesis.endpoint_url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", state.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            state.join("no-aws-credentials"),
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        ));
+        dmsrs_testkit::offline_aws_env(&mut cmd, state);
+        let mut child = cmd
+            .args(["--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(state)
+            .env("AWS_ENDPOINT_URL", moto.endpoint_url())
+            .env("AWS_ENDPOINT_URL_KINESIS", kinesis.endpoint_url())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -94,39 +87,27 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn scenario(&self, args: &[&str]) -> Output {
-        Command::new(dmsrs_testkit::workspace_binary(
+        let mut cmd = Command::new(dmsrs_testkit::workspace_binary(
             "scenario",
             "dmsrs-scenario",
-        ))
-        .arg("--state-dir")
-        .arg(self.state.join("scenario"))
-        .args(["--stack", STACK])
-        .args(args)
-        .arg("--endpoint-url")
-        .arg(self.moto.endpoint_url())
-        .arg("--service-endpoint")
-        .arg(format!("dms={}", self.dms_url))
-        .arg("--service-endpoint")
-        .arg(format!("kinesis={}", self.kinesis.endpoint_url()))
-        .arg("--dms-vpc-policy-arn")
-        .arg(&self.policy_arn)
-        .env("DMSRS_CDC_PASSWORD", self.cdc.password())
-        .env("DMSRS_EXTERNAL_PASSWORD", self.full.password())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", self.state.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            self.state.join("no-aws-credentials"),
-        )
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .env_remove("STACK_NAME")
-        .env_remove("DMSRS_STATE_DIR")
-        .output()
-        .unwrap()
+        ));
+        dmsrs_testkit::offline_aws_env(&mut cmd, self.state);
+        cmd.arg("--state-dir")
+            .arg(self.state.join("scenario"))
+            .args(["--stack", STACK])
+            .args(args)
+            .arg("--endpoint-url")
+            .arg(self.moto.endpoint_url())
+            .arg("--service-endpoint")
+            .arg(format!("dms={}", self.dms_url))
+            .arg("--service-endpoint")
+            .arg(format!("kinesis={}", self.kinesis.endpoint_url()))
+            .arg("--dms-vpc-policy-arn")
+            .arg(&self.policy_arn)
+            .env("DMSRS_CDC_PASSWORD", self.cdc.password())
+            .env("DMSRS_EXTERNAL_PASSWORD", self.full.password())
+            .output()
+            .unwrap()
     }
 
     fn databases(&self) -> Vec<String> {

@@ -226,6 +226,50 @@ pub fn workspace_binary(name: &str, package: &str) -> PathBuf {
     .unwrap_or_else(|| panic!("{name} is not built: run `cargo build -p {package}` first"))
 }
 
+/// A clean AWS environment for a child process that talks to local emulators: static `test`
+/// credentials, region us-east-1, no profile or config files (they would be read from
+/// `scratch`, where none exist), no instance metadata lookups, no proxies for 127.0.0.1, and
+/// none of the caller's per-service endpoint URLs, profiles or session variables.
+pub fn offline_aws_env(cmd: &mut std::process::Command, scratch: &Path) {
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CA_BUNDLE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        "AWS_ENDPOINT_URL_KINESIS",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "DMS_SERVER_STATE_DIR",
+        "DMSRS_STATE_DIR",
+        "STACK_NAME",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", scratch.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            scratch.join("no-aws-credentials"),
+        )
+        .env("NO_PROXY", "127.0.0.1")
+        .env("no_proxy", "127.0.0.1");
+}
+
 /// The repo's tool dir: `$DMSRS_TOOLS_DIR` if set (and non-empty), else
 /// `<workspace root>/.tools` (populated by `scripts/setup.sh`).
 pub fn tools_dir() -> PathBuf {
