@@ -88,12 +88,18 @@ impl Out<'_> {
     /// pretty, a newline and `depth` tabs, in one copy.
     #[inline]
     fn separator(&mut self, depth: usize, first: &mut bool) {
-        const PRETTY: &[u8; 18] = b",\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+        const PRETTY: &[u8; 34] =
+            b",\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
         let from = if *first { 2 } else { 0 };
         *first = false;
         if self.pretty {
-            if depth <= 16 {
-                self.buf.extend_from_slice(&PRETTY[from..2 + depth]);
+            if depth <= 14 {
+                // A fixed 16-byte copy (no call to memcpy), then cut to the real length.
+                let len = self.buf.len() + 2 + depth - from;
+                if let Some(window) = PRETTY.get(from..from + 16) {
+                    self.buf.extend_from_slice(window);
+                }
+                self.buf.truncate(len);
             } else {
                 self.buf.extend_from_slice(&PRETTY[from..2]);
                 self.indent(depth);

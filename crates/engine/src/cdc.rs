@@ -63,6 +63,7 @@ fn encode_rows(
     table: &str,
 ) -> Vec<crate::encoder::Encoded> {
     let mut out = Vec::with_capacity(rows.len());
+    let ts = dmsrs_codec::render::TimestampText::now();
     for (i, row) in rows.into_iter().enumerate() {
         meta.record_id = first_id + i as u64;
         let after = row.after.map(|v| enc.render_row(v));
@@ -83,7 +84,7 @@ fn encode_rows(
         {
             continue;
         }
-        let rec = enc.row(op.clone(), data, bi, Some(&meta));
+        let rec = enc.row_at(op.clone(), data, bi, Some(&meta), &ts);
         if rec.size() > crate::encoder::MAX_RECORD_BYTES {
             warn!(table, key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
             continue;

@@ -241,6 +241,20 @@ impl TableEncoder {
         before: Option<&[Value]>,
         txn: Option<&TxnMeta>,
     ) -> Encoded {
+        self.row_at(op, after, before, txn, &render::TimestampText::now())
+    }
+
+    /// [`TableEncoder::row`] with the metadata `timestamp` given: CDC encodes a rows event's
+    /// rows with one timestamp, read once (DMS stamps records as it processes them; rows
+    /// processed together get the same time).
+    pub fn row_at(
+        &self,
+        op: Operation,
+        after: &[Value],
+        before: Option<&[Value]>,
+        txn: Option<&TxnMeta>,
+        ts: &render::TimestampText,
+    ) -> Encoded {
         static NULL: Value = Value::Null;
         let t = &self.target;
         let include_null = t.kinesis.include_null_and_empty;
@@ -291,7 +305,6 @@ impl TableEncoder {
         let data = data.chain(bi_data);
 
         let (key_type, key) = self.partition_key(op.clone(), after, txn);
-        let ts = render::TimestampText::now();
         let with_details = txn.filter(|_| t.kinesis.include_transaction_details);
         let meta = MetadataRef {
             timestamp: ts.as_str(),
