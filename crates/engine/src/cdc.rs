@@ -63,7 +63,7 @@ fn encode_rows(
     table: &str,
 ) -> Vec<crate::encoder::Encoded> {
     let mut out = Vec::with_capacity(rows.len());
-    let ts = dmsrs_codec::render::TimestampText::now();
+    let ts = render::TimestampText::now();
     for (i, row) in rows.into_iter().enumerate() {
         meta.record_id = first_id + i as u64;
         let after = row.after.map(|v| enc.render_row(v));
