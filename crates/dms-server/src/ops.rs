@@ -100,6 +100,20 @@ fn check_identifier(member: &str, id: &str) -> Result<(), Fault> {
     dmsrs_tasks::validate_identifier(member, id).map_err(Fault::from)
 }
 
+/// `CdcStartTime` of a create, modify or start call: at most one of it and
+/// `CdcStartPosition` may be given.
+fn cdc_start_time(
+    time: Option<&WireDate>,
+    position: &Option<String>,
+) -> Result<Option<SystemTime>, Fault> {
+    if time.is_some() && position.is_some() {
+        return Err(Fault::combination(
+            "specify either CdcStartPosition or CdcStartTime, not both",
+        ));
+    }
+    time.map(|d| d.to_time("CdcStartTime")).transpose()
+}
+
 /// `Filters` by name, each name checked against those the operation supports.
 fn filters(
     given: &Option<Vec<WireFilter>>,
@@ -126,13 +140,46 @@ fn passes(f: &BTreeMap<String, Vec<String>>, name: &str, value: &str) -> bool {
     f.get(name).is_none_or(|vs| vs.iter().any(|v| v == value))
 }
 
-/// One page of `items` (sorted by `key`) after `marker`, at most `max` long.
+/// `MaxRecords` and `Marker` of a `Describe*` call, with the operation's bounds on
+/// `MaxRecords`: (min, max, default).
+struct Paging<'a> {
+    max_records: Option<i64>,
+    marker: Option<&'a str>,
+    bounds: (i64, i64, i64),
+}
+
+/// A `Describe*` answer: under `member`, the page of `items` (sorted by `key`) that starts
+/// at the marker, each written by `render`, and `Marker` when more follow. `none_matched`,
+/// given for calls with filters, is the `ResourceNotFoundFault` message for an empty result.
+fn describe_answer<T>(
+    member: &str,
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    render: impl Fn(&T) -> Value,
+    paging: Paging<'_>,
+    none_matched: Option<&str>,
+) -> Result<Value, Fault> {
+    if let Some(message) = none_matched.filter(|_| items.is_empty()) {
+        return Err(Fault::not_found(message));
+    }
+    let (items, marker) = page(items, key, paging)?;
+    let mut out = serde_json::Map::new();
+    out.insert(member.into(), items.iter().map(render).collect());
+    if let Some(m) = marker {
+        out.insert("Marker".into(), Value::String(m));
+    }
+    Ok(Value::Object(out))
+}
+
+/// One page of `items` (sorted by `key`) after the marker, at most `MaxRecords` long.
 fn page<T>(
     mut items: Vec<T>,
     key: impl Fn(&T) -> String,
-    max_records: Option<i64>,
-    marker: Option<&str>,
-    (min, max, default): (i64, i64, i64),
+    Paging {
+        max_records,
+        marker,
+        bounds: (min, max, default),
+    }: Paging<'_>,
 ) -> Result<(Vec<T>, Option<String>), Fault> {
     let n = max_records.unwrap_or(default);
     if !(min..=max).contains(&n) {
@@ -148,14 +195,6 @@ fn page<T>(
     let next = items.get(n).map(&key);
     items.truncate(n);
     Ok((items, next))
-}
-
-/// Adds `Marker` when there is a next page.
-fn with_marker(mut v: Value, marker: Option<String>) -> Value {
-    if let (Some(m), Some(o)) = (marker, v.as_object_mut()) {
-        o.insert("Marker".into(), Value::String(m));
-    }
-    v
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
@@ -307,22 +346,14 @@ impl DmsServer {
             })
             .cloned()
             .collect();
-        if groups.is_empty() && !f.is_empty() {
-            return Err(Fault::not_found(
-                "No Replication Subnet Groups found matching the filters",
-            ));
-        }
-        let (groups, marker) = page(
+        describe_answer(
+            "ReplicationSubnetGroups",
             groups,
             |g| g.replication_subnet_group_identifier.clone(),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 100, 100),
-        )?;
-        Ok(with_marker(
-            json!({ "ReplicationSubnetGroups": to_json(&groups) }),
-            marker,
-        ))
+            to_json,
+            i.paging((20, 100, 100)),
+            (!f.is_empty()).then_some("No Replication Subnet Groups found matching the filters"),
+        )
     }
 
     fn delete_subnet_group(&self, i: DeleteSubnetGroupIn) -> Result<Value, Fault> {
@@ -381,7 +412,7 @@ impl DmsServer {
                 check_resource_identifier(r)?;
                 r.clone()
             }
-            None => new_resource_id(),
+            None => dmsrs_tasks::new_resource_id(),
         };
         let arn = self.arn("rep", &resource);
         let delay = self.inner.cfg.transition_delay;
@@ -488,22 +519,14 @@ impl DmsServer {
                     && passes(&f, "engine-version", &w.engine_version)
             })
             .collect();
-        if list.is_empty() && !f.is_empty() {
-            return Err(Fault::not_found(
-                "No replication instances found matching the filters",
-            ));
-        }
-        let (list, marker) = page(
+        describe_answer(
+            "ReplicationInstances",
             list,
             |w| w.replication_instance_arn.clone(),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 100, 100),
-        )?;
-        Ok(with_marker(
-            json!({ "ReplicationInstances": to_json(&list) }),
-            marker,
-        ))
+            to_json,
+            i.paging((20, 100, 100)),
+            (!f.is_empty()).then_some("No replication instances found matching the filters"),
+        )
     }
 
     async fn delete_instance(&self, i: ArnIn) -> Result<Value, Fault> {
@@ -538,12 +561,21 @@ impl DmsServer {
         Ok(json!({ "ReplicationInstance": to_json(&w) }))
     }
 
-    fn instance(&self, arn: &str) -> Result<WireInstance, Fault> {
-        lock(&self.inner.meta)
+    /// The instance with this ARN, which must be `available` (tasks and connection tests
+    /// need one).
+    fn available_instance(&self, arn: &str) -> Result<WireInstance, Fault> {
+        let inst = lock(&self.inner.meta)
             .instances
             .get(arn)
             .map(Instance::view)
-            .ok_or_else(|| Fault::not_found(format!("Replication instance {arn} not found")))
+            .ok_or_else(|| Fault::not_found(format!("Replication instance {arn} not found")))?;
+        if inst.replication_instance_status != "available" {
+            return Err(Fault::state(format!(
+                "Replication instance {arn} is {}: wait until it is available",
+                inst.replication_instance_status
+            )));
+        }
+        Ok(inst)
     }
 
     // ---- endpoints --------------------------------------------------------------------
@@ -675,17 +707,14 @@ impl DmsServer {
                     && passes(&f, "engine-name", &w.engine_name)
             })
             .collect();
-        if list.is_empty() && !f.is_empty() {
-            return Err(Fault::not_found("No Endpoints found matching the filters"));
-        }
-        let (list, marker) = page(
+        describe_answer(
+            "Endpoints",
             list,
             |w| w.endpoint_arn.clone(),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 100, 100),
-        )?;
-        Ok(with_marker(json!({ "Endpoints": to_json(&list) }), marker))
+            to_json,
+            i.paging((20, 100, 100)),
+            (!f.is_empty()).then_some("No Endpoints found matching the filters"),
+        )
     }
 
     async fn delete_endpoint(&self, i: EndpointArnIn) -> Result<Value, Fault> {
@@ -705,13 +734,7 @@ impl DmsServer {
     async fn test_connection(&self, i: ConnectionIn) -> Result<Value, Fault> {
         let inst_arn = req(&i.replication_instance_arn, "ReplicationInstanceArn")?.to_owned();
         let ep_arn = req(&i.endpoint_arn, "EndpointArn")?.to_owned();
-        let inst = self.instance(&inst_arn)?;
-        if inst.replication_instance_status != "available" {
-            return Err(Fault::state(format!(
-                "Replication instance {inst_arn} is {}: wait until it is available",
-                inst.replication_instance_status
-            )));
-        }
+        let inst = self.available_instance(&inst_arn)?;
         let ep = self
             .inner
             .engine
@@ -767,17 +790,14 @@ impl DmsServer {
             })
             .cloned()
             .collect();
-        let (list, marker) = page(
+        describe_answer(
+            "Connections",
             list,
             |c| format!("{} {}", c.endpoint_arn, c.replication_instance_arn),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 100, 100),
-        )?;
-        Ok(with_marker(
-            json!({ "Connections": to_json(&list) }),
-            marker,
-        ))
+            to_json,
+            i.paging((20, 100, 100)),
+            None,
+        )
     }
 
     fn delete_connection(&self, i: ConnectionIn) -> Result<Value, Fault> {
@@ -814,23 +834,8 @@ impl DmsServer {
         if let Some(r) = &i.resource_identifier {
             check_resource_identifier(r)?;
         }
-        let inst = self.instance(&inst_arn)?;
-        if inst.replication_instance_status != "available" {
-            return Err(Fault::state(format!(
-                "Replication instance {inst_arn} is {}: wait until it is available",
-                inst.replication_instance_status
-            )));
-        }
-        if i.cdc_start_time.is_some() && i.cdc_start_position.is_some() {
-            return Err(Fault::combination(
-                "specify either CdcStartPosition or CdcStartTime, not both",
-            ));
-        }
-        let cdc_start_time = i
-            .cdc_start_time
-            .as_ref()
-            .map(|d| d.to_time("CdcStartTime"))
-            .transpose()?;
+        self.available_instance(&inst_arn)?;
+        let cdc_start_time = cdc_start_time(i.cdc_start_time.as_ref(), &i.cdc_start_position)?;
         let task = self
             .inner
             .engine
@@ -868,11 +873,7 @@ impl DmsServer {
         if let Some(id) = &i.replication_task_identifier {
             check_identifier("ReplicationTaskIdentifier", id)?;
         }
-        if i.cdc_start_time.is_some() && i.cdc_start_position.is_some() {
-            return Err(Fault::combination(
-                "specify either CdcStartPosition or CdcStartTime, not both",
-            ));
-        }
+        let cdc_start_time = cdc_start_time(i.cdc_start_time.as_ref(), &i.cdc_start_position)?;
         let task = self
             .inner
             .engine
@@ -887,11 +888,7 @@ impl DmsServer {
                 table_mappings: i.table_mappings.clone(),
                 settings: i.replication_task_settings.clone(),
                 cdc_start_position: i.cdc_start_position.clone(),
-                cdc_start_time: i
-                    .cdc_start_time
-                    .as_ref()
-                    .map(|d| d.to_time("CdcStartTime"))
-                    .transpose()?,
+                cdc_start_time,
                 cdc_stop_position: i.cdc_stop_position.clone(),
             })
             .await?;
@@ -909,11 +906,7 @@ impl DmsServer {
                 "StartReplicationTaskType {kind:?} is not valid: use start-replication, resume-processing or reload-target"
             ))
         })?;
-        if i.cdc_start_time.is_some() && i.cdc_start_position.is_some() {
-            return Err(Fault::combination(
-                "specify either CdcStartPosition or CdcStartTime, not both",
-            ));
-        }
+        let cdc_start_time = cdc_start_time(i.cdc_start_time.as_ref(), &i.cdc_start_position)?;
         let current = self.tasks(&TaskFilter::arn(&arn)).await?;
         let Some(current) = current.first() else {
             return Err(Fault::not_found(format!(
@@ -932,11 +925,7 @@ impl DmsServer {
                 arn,
                 start_type,
                 cdc_start_position: i.cdc_start_position.clone(),
-                cdc_start_time: i
-                    .cdc_start_time
-                    .as_ref()
-                    .map(|d| d.to_time("CdcStartTime"))
-                    .transpose()?,
+                cdc_start_time,
                 cdc_stop_position: i.cdc_stop_position.clone(),
             })
             .await?;
@@ -989,22 +978,19 @@ impl DmsServer {
             .into_iter()
             .filter(|t| passes(&f, "replication-instance-arn", &t.replication_instance_arn))
             .collect();
-        if tasks.is_empty() && !f.is_empty() {
-            return Err(Fault::not_found("No Tasks found matching provided filters"));
-        }
-        let (tasks, marker) = page(
+        let with_settings = !i.without_settings.unwrap_or(false);
+        describe_answer(
+            "ReplicationTasks",
             tasks,
             |t| t.arn.clone(),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 100, 100),
-        )?;
-        let with_settings = !i.without_settings.unwrap_or(false);
-        let list: Vec<Value> = tasks
-            .iter()
-            .map(|t| self.task_json(t, with_settings))
-            .collect();
-        Ok(with_marker(json!({ "ReplicationTasks": list }), marker))
+            |t| self.task_json(t, with_settings),
+            Paging {
+                max_records: i.max_records,
+                marker: i.marker.as_deref(),
+                bounds: (20, 100, 100),
+            },
+            (!f.is_empty()).then_some("No Tasks found matching provided filters"),
+        )
     }
 
     async fn describe_table_statistics(&self, i: TableStatsIn) -> Result<Value, Fault> {
@@ -1023,17 +1009,22 @@ impl DmsServer {
             })
             .map(WireTableStats::from_model)
             .collect();
-        let (stats, marker) = page(
+        let mut out = describe_answer(
+            "TableStatistics",
             stats,
             |s| format!("{}\u{1}{}", s.schema_name, s.table_name),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 500, 100),
+            to_json,
+            Paging {
+                max_records: i.max_records,
+                marker: i.marker.as_deref(),
+                bounds: (20, 500, 100),
+            },
+            None,
         )?;
-        Ok(with_marker(
-            json!({ "ReplicationTaskArn": arn, "TableStatistics": to_json(&stats) }),
-            marker,
-        ))
+        if let Some(o) = out.as_object_mut() {
+            o.insert("ReplicationTaskArn".into(), Value::String(arn.to_owned()));
+        }
+        Ok(out)
     }
 
     async fn reload_tables(&self, i: ReloadIn) -> Result<Value, Fault> {
@@ -1158,37 +1149,15 @@ impl DmsServer {
             })
         })
         .collect();
-        let (list, marker) = page(
+        describe_answer(
+            "SupportedEndpointTypes",
             list,
             |v| format!("{}{}", v["EndpointType"], v["EngineName"]),
-            i.max_records,
-            i.marker.as_deref(),
-            (20, 100, 100),
-        )?;
-        Ok(with_marker(
-            json!({ "SupportedEndpointTypes": list }),
-            marker,
-        ))
+            Value::clone,
+            i.paging((20, 100, 100)),
+            None,
+        )
     }
-}
-
-/// A new 26-character upper-case base32 resource id, like DMS's.
-pub(crate) fn new_resource_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let mut bits: u128 = 0;
-    for salt in 0..2u64 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(n);
-        h.write_u64(salt);
-        bits = (bits << 64) | u128::from(h.finish());
-    }
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    (0..26)
-        .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
-        .collect()
 }
 
 // ---- input shapes (members the server reads; others are ignored, as DMS ignores them) ----
@@ -1199,6 +1168,16 @@ struct DescribeIn {
     filters: Option<Vec<WireFilter>>,
     max_records: Option<i64>,
     marker: Option<String>,
+}
+
+impl DescribeIn {
+    fn paging(&self, bounds: (i64, i64, i64)) -> Paging<'_> {
+        Paging {
+            max_records: self.max_records,
+            marker: self.marker.as_deref(),
+            bounds,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

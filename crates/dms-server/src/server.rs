@@ -5,7 +5,7 @@
 use crate::fault::Fault;
 use crate::wire::{
     EndpointExtra, WireConnection, WireEndpoint, WireInstance, WireSubnetGroup, WireTableStats,
-    WireTag, WireTask, epoch, from_epoch, tags_from_wire, tags_to_wire,
+    WireTag, WireTask, epoch, tags_from_wire, tags_to_wire,
 };
 use dmsrs_engine::{
     CheckpointStore, EmbeddedEngine, EngineConfig, FileCheckpoints, MemoryCheckpoints,
@@ -150,8 +150,9 @@ pub(crate) struct Inner {
     pub cfg: ServerConfig,
     pub engine: EmbeddedEngine,
     pub meta: Mutex<Meta>,
-    /// Serialises writes of `state.json`.
-    save_lock: tokio::sync::Mutex<()>,
+    /// Serialises writes of `state.json` and holds what was last written, so that an
+    /// unchanged state is not written again.
+    last_saved: tokio::sync::Mutex<Vec<u8>>,
 }
 
 /// Locks a mutex, recovering from poisoning (the state stays usable).
@@ -212,7 +213,7 @@ impl DmsServer {
                 cfg,
                 engine,
                 meta: Mutex::new(Meta::default()),
-                save_lock: tokio::sync::Mutex::new(()),
+                last_saved: tokio::sync::Mutex::new(Vec::new()),
             }),
         };
         if let Some(dir) = server.inner.cfg.state_dir.clone() {
@@ -256,18 +257,24 @@ impl DmsServer {
         }
     }
 
-    /// Writes `state.json` (no-op without a state folder).
+    /// Writes `state.json` unless it already holds this state (no-op without a state
+    /// folder).
     pub async fn save(&self) -> Result<(), ServerError> {
         let Some(dir) = self.inner.cfg.state_dir.clone() else {
             return Ok(());
         };
-        let _guard = self.inner.save_lock.lock().await;
+        let mut last = self.inner.last_saved.lock().await;
         let bytes = self.snapshot()?;
+        if *last == bytes {
+            return Ok(());
+        }
         let path = dir.join("state.json");
         let tmp = dir.join("state.json.tmp");
-        tokio::task::spawn_blocking(move || write_private(&tmp, &path, &bytes))
-            .await
-            .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+        let written =
+            tokio::task::spawn_blocking(move || write_private(&tmp, &path, &bytes).map(|()| bytes))
+                .await
+                .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+        *last = written;
         Ok(())
     }
 
@@ -400,7 +407,7 @@ impl DmsServer {
                 .engine
                 .restore_task(TaskRecord {
                     task,
-                    cdc_start_time: t.cdc_start_time.and_then(from_epoch),
+                    cdc_start_time: t.cdc_start_time.and_then(dmsrs_tasks::from_epoch_secs),
                     tables: t.tables.iter().map(WireTableStats::to_model).collect(),
                 })
                 .map_err(|f| bad(f.to_string()))?;

@@ -6,7 +6,7 @@ use crate::fault::Fault;
 use dmsrs_codec::MessageFormat;
 use dmsrs_tasks::{
     Endpoint, EndpointSettings, EndpointType, KinesisSettings, MigrationType, MySqlSettings,
-    ReplicationTask, SecretString, TableStatistics, Tag, TaskStats, TaskStatus,
+    ReplicationTask, SecretString, TableStatistics, Tag, TaskStats, TaskStatus, from_epoch_secs,
 };
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,12 +15,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) fn epoch(t: SystemTime) -> f64 {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     (d.as_millis() as f64) / 1000.0
-}
-
-/// A date from epoch seconds, to the millisecond (`None` for negative, non-finite or
-/// far-future values).
-pub(crate) fn from_epoch(s: f64) -> Option<SystemTime> {
-    dmsrs_tasks::from_epoch_secs(s)
 }
 
 /// A date member of a request: epoch seconds (number) or an ISO-8601 / RFC 3339 string, as
@@ -40,7 +34,7 @@ impl WireDate {
             ))
         };
         match self {
-            WireDate::Seconds(s) => from_epoch(*s).ok_or_else(bad),
+            WireDate::Seconds(s) => from_epoch_secs(*s).ok_or_else(bad),
             WireDate::Text(t) => dmsrs_tasks::parse_timestamp(t).ok_or_else(bad),
         }
     }
@@ -407,7 +401,7 @@ fn opt_epoch(t: Option<SystemTime>) -> Option<f64> {
 }
 
 fn opt_time(s: Option<f64>) -> Option<SystemTime> {
-    s.and_then(from_epoch)
+    s.and_then(from_epoch_secs)
 }
 
 impl WireTask {
@@ -471,7 +465,7 @@ impl WireTask {
                 .ok_or_else(|| Fault::invalid(format!("unknown task status {:?}", self.status)))?,
             stop_reason: self.stop_reason.clone(),
             last_failure_message: self.last_failure_message.clone(),
-            creation_date: from_epoch(self.replication_task_creation_date)
+            creation_date: from_epoch_secs(self.replication_task_creation_date)
                 .unwrap_or_else(SystemTime::now),
             start_date: opt_time(self.replication_task_start_date),
             cdc_start_position: self.cdc_start_position.clone(),
@@ -687,9 +681,9 @@ mod tests {
         assert_eq!(t("2018-13-09T12:12:12"), None);
         assert_eq!(t("yesterday"), None);
         assert_eq!(t("9999999999999999-01-01T00:00:00Z"), None);
-        assert_eq!(from_epoch(1e300), None);
-        assert_eq!(from_epoch(-1.0), None);
-        assert_eq!(from_epoch(f64::NAN), None);
+        assert_eq!(from_epoch_secs(1e300), None);
+        assert_eq!(from_epoch_secs(-1.0), None);
+        assert_eq!(from_epoch_secs(f64::NAN), None);
     }
 
     #[test]

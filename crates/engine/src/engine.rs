@@ -17,7 +17,6 @@ use dmsrs_tasks::{
     validate_identifier,
 };
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tracing::{error, warn};
@@ -68,7 +67,6 @@ struct Inner {
     checkpoints: Arc<dyn CheckpointStore>,
     endpoints: Mutex<BTreeMap<String, Endpoint>>,
     tasks: Mutex<BTreeMap<String, Arc<TaskEntry>>>,
-    ids: AtomicU64,
 }
 
 impl EmbeddedEngine {
@@ -102,7 +100,6 @@ impl EmbeddedEngine {
                 checkpoints,
                 endpoints: Mutex::new(BTreeMap::new()),
                 tasks: Mutex::new(BTreeMap::new()),
-                ids: AtomicU64::new(0),
             }),
         }
     }
@@ -112,29 +109,6 @@ impl EmbeddedEngine {
             "arn:aws:dms:{}:{}:{kind}:{id}",
             self.inner.cfg.region, self.inner.cfg.account
         )
-    }
-
-    /// A new 26-character upper-case base32 resource id, like DMS's.
-    fn new_id(&self) -> String {
-        use std::hash::{BuildHasher, Hasher};
-        let n = self.inner.ids.fetch_add(1, Ordering::Relaxed);
-        let mut bits: u128 = 0;
-        for salt in 0..2u64 {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(n);
-            h.write_u64(salt);
-            h.write_u128(
-                SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
-            );
-            bits = (bits << 64) | u128::from(h.finish());
-        }
-        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        (0..26)
-            .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
-            .collect()
     }
 
     /// Stops every running task and waits until each has written what it read and saved
@@ -237,7 +211,7 @@ impl ReplicationService for EmbeddedEngine {
                 input.identifier
             )));
         }
-        let arn = self.arn("endpoint", &self.new_id());
+        let arn = self.arn("endpoint", &dmsrs_tasks::new_resource_id());
         let ep = Endpoint {
             arn: arn.clone(),
             identifier: input.identifier,
@@ -320,7 +294,7 @@ impl ReplicationService for EmbeddedEngine {
                     "ResourceIdentifier {r:?} must be 1-31 characters"
                 )));
             }
-            None => self.new_id(),
+            None => dmsrs_tasks::new_resource_id(),
         };
         let arn = self.arn("task", &id);
         if tasks.contains_key(&arn) {

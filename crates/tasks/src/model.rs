@@ -575,6 +575,32 @@ pub fn from_epoch_secs(s: f64) -> Option<SystemTime> {
     SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(millis))
 }
 
+/// A new resource id like DMS's: 26 upper-case base32 characters
+/// (`K55IUCGBASJS5VHZJIINA45FII`), the last part of task, endpoint and instance ARNs.
+/// Unique within the process (a counter) and random across processes.
+pub fn new_resource_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut bits: u128 = 0;
+    for salt in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.write_u128(now);
+        bits = (bits << 64) | u128::from(h.finish());
+    }
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    (0..26)
+        .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
 /// The last `:`-separated segment of an ARN.
 pub fn resource_id(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)

@@ -209,6 +209,11 @@ fn stats_from_sdk(s: Option<&sdk::ReplicationTaskStats>) -> TaskStats {
 
 /// A described task. A missing creation date becomes the epoch; an unknown status or
 /// migration type is an error naming it.
+/// The `ReplicationTask` member of an operation's answer (`incomplete` when it is missing).
+pub(crate) fn answered_task(op: &str, t: Option<&sdk::ReplicationTask>) -> Result<ReplicationTask> {
+    task_from_sdk(op, t.ok_or_else(|| incomplete(op, "ReplicationTask"))?)
+}
+
 pub(crate) fn task_from_sdk(op: &str, t: &sdk::ReplicationTask) -> Result<ReplicationTask> {
     let arn = t
         .replication_task_arn()

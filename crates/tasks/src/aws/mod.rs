@@ -19,8 +19,9 @@ use crate::model::{
 };
 use crate::{DmsError, ReplicationService, Result, Tag};
 use convert::{
-    endpoint_from_sdk, endpoint_type_to_sdk, from_time, kinesis_to_sdk, migration_type_to_sdk,
-    mysql_to_sdk, start_type_to_sdk, table_stats_from_sdk, tags_to_sdk, task_from_sdk,
+    answered_task, endpoint_from_sdk, endpoint_type_to_sdk, from_time, kinesis_to_sdk,
+    migration_type_to_sdk, mysql_to_sdk, start_type_to_sdk, table_stats_from_sdk, tags_to_sdk,
+    task_from_sdk,
 };
 use error::{incomplete, map_sdk_error};
 
@@ -323,11 +324,7 @@ impl ReplicationService for AwsDms {
             .send()
             .await
             .map_err(|e| map_sdk_error(OP, &input.identifier, e))?;
-        let task = task_from_sdk(
-            OP,
-            out.replication_task()
-                .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
-        )?;
+        let task = answered_task(OP, out.replication_task())?;
         tracing::debug!(task = %task.arn, identifier = %task.identifier, status = %task.status, "replication task created");
         Ok(task)
     }
@@ -345,11 +342,7 @@ impl ReplicationService for AwsDms {
             .send()
             .await
             .map_err(|e| map_sdk_error(OP, &input.arn, e))?;
-        task_from_sdk(
-            OP,
-            out.replication_task()
-                .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
-        )
+        answered_task(OP, out.replication_task())
     }
 
     async fn stop_task(&self, arn: &str) -> Result<ReplicationTask> {
@@ -361,11 +354,7 @@ impl ReplicationService for AwsDms {
             .send()
             .await
             .map_err(|e| map_sdk_error(OP, arn, e))?;
-        task_from_sdk(
-            OP,
-            out.replication_task()
-                .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
-        )
+        answered_task(OP, out.replication_task())
     }
 
     async fn describe_tasks(&self, filter_in: &TaskFilter) -> Result<Vec<ReplicationTask>> {
@@ -470,11 +459,7 @@ impl ReplicationService for AwsDms {
             .send()
             .await
             .map_err(|e| map_sdk_error(OP, arn, e))?;
-        task_from_sdk(
-            OP,
-            out.replication_task()
-                .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
-        )
+        answered_task(OP, out.replication_task())
     }
 
     async fn modify_task(&self, input: ModifyTask) -> Result<ReplicationTask> {
@@ -493,11 +478,7 @@ impl ReplicationService for AwsDms {
             .send()
             .await
             .map_err(|e| map_sdk_error(OP, &input.arn, e))?;
-        task_from_sdk(
-            OP,
-            out.replication_task()
-                .ok_or_else(|| incomplete(OP, "ReplicationTask"))?,
-        )
+        answered_task(OP, out.replication_task())
     }
 
     async fn reload_tables(
