@@ -283,7 +283,7 @@ fn write_entry(out: &mut Out<'_>, depth: usize, v: EntryValue<'_>) {
             out.buf.push(b']');
         }
         EntryValue::Metadata(m) => {
-            write_metadata(out, depth, &MetadataRef::from(m), m.extra.iter())
+            write_metadata(out, depth, &MetadataRef::from(m), m.extra.iter(), None)
         }
     }
 }
@@ -349,28 +349,41 @@ impl<'a> From<&'a Metadata> for MetadataRef<'a> {
     }
 }
 
+/// Appends `v` in decimal.
+#[inline]
+fn write_u64(buf: &mut Vec<u8>, mut v: u64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&b[i..]);
+}
+
+/// A value a [`MetadataTemplate`] leaves out, written per record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hole {
+    RecordId,
+    PartitionKeyValue,
+}
+
+/// Writes the `metadata` object. With `holes`, the values of `transaction-record-id` and
+/// `partition-key-value` (when present) are left out and their offsets recorded instead.
 fn write_metadata<'e>(
     out: &mut Out<'_>,
     depth: usize,
     m: &MetadataRef<'_>,
     extra: impl Iterator<Item = (&'e str, &'e Value)>,
+    mut holes: Option<&mut Vec<(usize, Hole)>>,
 ) {
     fn num(out: &mut Out<'_>, n: NumRef<'_>) {
         match n {
-            NumRef::U64(v) => {
-                let mut b = [0u8; 20];
-                let mut i = b.len();
-                let mut v = v;
-                loop {
-                    i -= 1;
-                    b[i] = b'0' + (v % 10) as u8;
-                    v /= 10;
-                    if v == 0 {
-                        break;
-                    }
-                }
-                out.buf.extend_from_slice(&b[i..]);
-            }
+            NumRef::U64(v) => write_u64(out.buf, v),
             NumRef::Literal(l) => out.raw(l.as_str()),
         }
     }
@@ -389,7 +402,10 @@ fn write_metadata<'e>(
     }
     if let Some(v) = m.partition_key_value {
         out.key_plain(d, &mut first, plain_key!("partition-key-value"));
-        out.string(v);
+        match holes.as_deref_mut() {
+            Some(h) => h.push((out.buf.len(), Hole::PartitionKeyValue)),
+            None => out.string(v),
+        }
     }
     out.key_plain(d, &mut first, plain_key!("schema-name"));
     out.string(m.schema_name);
@@ -406,7 +422,12 @@ fn write_metadata<'e>(
     ] {
         if let Some(v) = v {
             out.key_plain(d, &mut first, k);
-            num(out, v);
+            match holes.as_deref_mut() {
+                Some(h) if k.compact == plain_key!("transaction-record-id").compact => {
+                    h.push((out.buf.len(), Hole::RecordId));
+                }
+                _ => num(out, v),
+            }
         }
     }
     if let Some(v) = m.commit_timestamp {
@@ -450,7 +471,7 @@ pub fn encode_data_into<'v, D, B>(
         out.value_object(2, before);
     }
     out.key_plain(1, &mut first, plain_key!("metadata"));
-    write_metadata(&mut out, 2, metadata, std::iter::empty());
+    write_metadata(&mut out, 2, metadata, std::iter::empty(), None);
     out.close(1, first);
     if format == MessageFormat::JsonUnformatted {
         out.buf.push(b'\n');
@@ -583,6 +604,10 @@ fn escape_into(buf: &mut Vec<u8>, bytes: &[u8]) {
     }
     buf.extend_from_slice(&bytes[run..]);
 }
+
+// After `plain_key!`, which it uses.
+mod template;
+pub use template::{DataRecordTemplate, MetadataTemplate};
 
 #[cfg(test)]
 mod escape_tests {

@@ -39,7 +39,7 @@ mod value;
 
 pub use decode::{DecodeOptions, Records, decode, decode_with, record_from_value};
 pub use encode::{
-    MessageFormat, MetadataRef, NumRef, encode, encode_data_into, encode_into, to_compact_string,
+    DataRecordTemplate, MessageFormat, MetadataRef, MetadataTemplate, NumRef, encode, encode_data_into, encode_into, to_compact_string,
     write_compact, write_escaped,
 };
 pub use error::{CodecError, DecodeError};
@@ -49,4 +49,4 @@ pub use record::{
     RecordType, TableDef,
 };
 pub use render::RenderOptions;
-pub use value::{Fields, Number, Value};
+pub use value::{Fields, Number, Value, ValueRef};

@@ -14,7 +14,7 @@
 //! values with `.` in key order; a NULL key part is the empty string; keys are cut to the
 //! Kinesis limit of 256 characters and an empty key becomes `-` (Kinesis rejects both).
 
-use crate::value::Value;
+use crate::value::ValueRef;
 
 /// Kinesis's limit on partition keys, in Unicode characters.
 pub const MAX_PARTITION_KEY_CHARS: usize = 256;
@@ -50,10 +50,10 @@ pub fn schema_table_key(schema: &str, table: &str) -> String {
 
 /// The primary-key partition key: the key values joined by `.`, prefixed `schema.table.`
 /// when `include_schema_table` (`PartitionIncludeSchemaTable`).
-pub fn primary_key_key<'a>(
+pub fn primary_key_key<'a, V: Into<ValueRef<'a>>>(
     schema: &str,
     table: &str,
-    key_values: impl IntoIterator<Item = &'a Value>,
+    key_values: impl IntoIterator<Item = V>,
     include_schema_table: bool,
 ) -> String {
     let mut key = String::with_capacity(schema.len() + table.len() + 24);
@@ -67,7 +67,7 @@ pub fn primary_key_key<'a>(
         if i > 0 {
             key.push_str(COMPOSITE_KEY_SEPARATOR);
         }
-        v.write_key_text(&mut key);
+        v.into().write_key_text(&mut key);
     }
     clamp(key)
 }
@@ -75,6 +75,7 @@ pub fn primary_key_key<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
     #[test]
     fn keys() {

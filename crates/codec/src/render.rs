@@ -35,21 +35,51 @@ fn digits(abs: u128) -> usize {
 /// goes through a C double, which we render as the shortest round-trip scientific notation
 /// with a C-style exponent (`1.2345678901234567e+19`).
 pub fn integer(v: i128, opts: &RenderOptions) -> Value {
+    let mut text = String::new();
+    integer_into(v, opts, &mut text);
+    Value::Number(Number::from_valid(text))
+}
+
+/// Appends the number literal [`integer`] renders.
+pub fn integer_into(v: i128, opts: &RenderOptions, out: &mut String) {
+    use std::fmt::Write;
     let limit = if opts.use_large_integer_value {
         MAX_LARGE_INTEGER_DIGITS
     } else {
         MAX_PLAIN_INTEGER_DIGITS
     };
     if digits(v.unsigned_abs()) <= limit {
-        // Most values fit an i64, whose formatting is much cheaper than i128's.
-        let text = match i64::try_from(v) {
-            Ok(small) => small.to_string(),
-            Err(_) => v.to_string(),
-        };
-        Value::Number(Number::from_valid(text))
+        // Every value with that few digits fits an i64, whose formatting is much cheaper
+        // than i128's.
+        match i64::try_from(v) {
+            Ok(small) => push_i64(out, small),
+            Err(_) => {
+                let _ = write!(out, "{v}");
+            }
+        }
     } else {
-        Value::Number(Number::from_valid(scientific(v as f64)))
+        out.push_str(&scientific(v as f64));
     }
+}
+
+/// Appends `v` in decimal.
+fn push_i64(out: &mut String, v: i64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&b[i..]).unwrap_or_default());
 }
 
 /// Shortest round-trip scientific notation with a signed, at least two-digit exponent.

@@ -286,3 +286,39 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Fields {
         )
     }
 }
+
+/// A value to write, borrowed: either any [`Value`] or the text of a scalar kept elsewhere
+/// (the engine renders rows into one buffer and writes records from it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// `null`.
+    Null,
+    /// A literal written as is: a number literal, `true` or `false`.
+    Literal(&'a str),
+    /// A string (escaped when written).
+    Str(&'a str),
+    /// Any value.
+    Value(&'a Value),
+}
+
+impl ValueRef<'_> {
+    /// True for `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, ValueRef::Null | ValueRef::Value(Value::Null))
+    }
+
+    /// Appends the value as partition-key text (see [`Value::to_key_text`]).
+    pub fn write_key_text(&self, out: &mut String) {
+        match self {
+            ValueRef::Null => {}
+            ValueRef::Literal(s) | ValueRef::Str(s) => out.push_str(s),
+            ValueRef::Value(v) => v.write_key_text(out),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for ValueRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        ValueRef::Value(v)
+    }
+}

@@ -28,6 +28,7 @@ use crate::encoder::{TableEncoder, TaskTarget, TxnMeta, apply_exceptions_record}
 use crate::engine::plan_table;
 use crate::error::{EngineError, Result};
 use crate::mapping::TableMappings;
+use crate::row::RenderedRow;
 use crate::runtime::{Cancel, TaskEntry};
 use crate::sink::Sink;
 use crate::source::{self, ColumnInfo, SourceConfig, TableInfo};
@@ -63,28 +64,23 @@ fn encode_rows(
     table: &str,
 ) -> Vec<crate::encoder::Encoded> {
     let mut out = Vec::with_capacity(rows.len());
-    let ts = render::TimestampText::now();
+    meta.record_id = first_id;
+    let writer = enc.rows(op.clone(), Some(&meta), &render::TimestampText::now());
+    let (mut after, mut before) = (RenderedRow::new(), RenderedRow::new());
     for (i, row) in rows.into_iter().enumerate() {
-        meta.record_id = first_id + i as u64;
-        let after = row.after.map(|v| enc.render_row(v));
-        let before = row.before.map(|v| enc.render_row(v));
+        let has_after = row.after.map(|v| enc.render_into(v, &mut after)).is_some();
+        let has_before = row.before.map(|v| enc.render_into(v, &mut before)).is_some();
         let (data, bi) = match op {
-            Operation::Delete => (before.as_deref(), None),
-            Operation::Update => (after.as_deref(), before.as_deref()),
-            _ => (after.as_deref(), None),
+            Operation::Delete => (has_before.then_some(&before), None),
+            Operation::Update => (has_after.then_some(&after), has_before.then_some(&before)),
+            _ => (has_after.then_some(&after), None),
         };
         let Some(data) = data else { continue };
         let plan = enc.plan();
-        if plan.row_filter.is_some()
-            && !plan.row_passes(|i| {
-                data.get(i)
-                    .filter(|v| !v.is_null())
-                    .map(|v| v.to_key_text())
-            })
-        {
+        if plan.row_filter.is_some() && !plan.row_passes(|i| data.key_text(i)) {
             continue;
         }
-        let rec = enc.row_at(op.clone(), data, bi, Some(&meta), &ts);
+        let rec = writer.row(data, bi, first_id + i as u64);
         if rec.size() > crate::encoder::MAX_RECORD_BYTES {
             warn!(table, key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
             continue;

@@ -173,6 +173,15 @@ impl ColumnKind {
         )
     }
 
+    /// True for the character columns that are not LOBs (CHAR, VARCHAR, ENUM, SET): their
+    /// bytes render as the text they hold, never cut.
+    pub fn is_plain_text(&self) -> bool {
+        matches!(
+            self,
+            ColumnKind::String { .. } | ColumnKind::Enum(_) | ColumnKind::Set(_)
+        )
+    }
+
     /// The `table-def` entry, with DMS's MySQL type mapping (INT4, WSTRING, NUMERIC, ...).
     pub fn column_def(&self, nullable: bool) -> ColumnDef {
         let (ty, length, precision, scale): (&str, Option<u64>, Option<u64>, Option<i64>) =

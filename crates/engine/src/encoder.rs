@@ -9,9 +9,14 @@ use crate::mapping::{ColumnSource, PartitionKeySpec, RecordLayout, TablePlan};
 use crate::settings::ColumnFilter;
 use crate::source::TableInfo;
 use dmsrs_codec::{
-    ColumnDef, Control, Fields, Metadata, MetadataRef, NumRef, Operation, PartitionKeyType, Record,
-    RecordType, RenderOptions, TableDef, Value, encode_data_into, encode_into, partition, render,
+    ColumnDef, Control, DataRecordTemplate, Fields, Metadata, MetadataRef, MetadataTemplate, NumRef,
+    Operation, PartitionKeyType, Record, RecordType, RenderOptions, TableDef, Value, encode_into,
+    partition, render,
 };
+use crate::row::RenderedRow;
+use dmsrs_codec::ValueRef;
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use dmsrs_tasks::KinesisSettings;
 
 /// Kinesis's limit on one record: data plus partition key.
@@ -91,6 +96,10 @@ pub struct TableEncoder {
     size_hint: [std::sync::atomic::AtomicUsize; 3],
     /// `schema.table` partition key (built once: most CDC records use it).
     schema_table_key: String,
+    /// The data records' keys, laid out once.
+    template: DataRecordTemplate,
+    /// Some output column is an expression (`add-column`).
+    has_expressions: bool,
 }
 
 impl TableEncoder {
@@ -155,7 +164,38 @@ impl TableEncoder {
             collation_name: info.collation.clone(),
             extra: Fields::new(),
         };
+        // Data members by index: the plan's columns, then its before-image columns (for the
+        // document layout, the one `_doc` member).
+        let data_names: Vec<&str> = if plan.layout == RecordLayout::Document {
+            vec!["_doc"]
+        } else {
+            plan.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .chain(
+                    plan.before_image
+                        .iter()
+                        .flat_map(|b| b.columns.iter().map(|c| c.name.as_str())),
+                )
+                .collect()
+        };
+        let template = DataRecordTemplate::new(
+            target.kinesis.message_format,
+            data_names,
+            target.before_image.as_ref().map(|(field, _)| {
+                (
+                    field.as_str(),
+                    source_names.iter().map(|n| n.as_deref().unwrap_or("")),
+                )
+            }),
+        );
+        let has_expressions = plan
+            .columns
+            .iter()
+            .any(|c| matches!(c.source, ColumnSource::Expression(_)));
         TableEncoder {
+            template,
+            has_expressions,
             target,
             kinds,
             emit,
@@ -215,109 +255,80 @@ impl TableEncoder {
             && self.source_columns.iter().zip(columns).all(|(a, b)| a == b)
     }
 
-    /// Renders source values (by source index) with each column's kind.
-    pub fn render_row(&self, values: Vec<mysql_async::Value>) -> Vec<Value> {
+    /// Renders source values (by source index) with each column's kind into `row` (emptied
+    /// first).
+    pub fn render_into(&self, values: Vec<mysql_async::Value>, row: &mut RenderedRow) {
+        row.clear();
         let lob = self.target.lob_limit;
-        values
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| match self.kinds.get(i) {
-                Some(k) => k.render(v, &self.target.render, if k.is_lob() { lob } else { None }),
-                None => Value::Null,
-            })
-            .collect()
+        for (i, v) in values.into_iter().enumerate() {
+            match self.kinds.get(i) {
+                Some(k) => row.push_source(k, v, &self.target.render, k.is_lob().then_some(lob).flatten()),
+                None => row.push_null(),
+            }
+        }
+    }
+
+    /// The column kinds and options rows are rendered with (see [`RenderedRow`]): kinds by
+    /// source index, the render options and the LOB limit.
+    pub fn render_parts(&self) -> (&[ColumnKind], &RenderOptions, Option<usize>) {
+        (&self.kinds, &self.target.render, self.target.lob_limit)
     }
 
     /// A data record. `after` is the row (the deleted row for deletes), `before` the
     /// before-image for updates, both as rendered source values by source index; `txn` is
     /// present for CDC records.
     ///
-    /// The record is written straight from the borrowed values (no intermediate `Record`),
-    /// through the codec's `encode_data_into`, which writes the same bytes as `encode`.
+    /// For many records of one table, [`TableEncoder::rows`] does the per-group work once.
     pub fn row(
         &self,
         op: Operation,
-        after: &[Value],
-        before: Option<&[Value]>,
+        after: &RenderedRow,
+        before: Option<&RenderedRow>,
         txn: Option<&TxnMeta>,
     ) -> Encoded {
         self.row_at(op, after, before, txn, &render::TimestampText::now())
     }
 
-    /// [`TableEncoder::row`] with the metadata `timestamp` given: CDC encodes a rows event's
-    /// rows with one timestamp, read once (DMS stamps records as it processes them; rows
-    /// processed together get the same time).
+    /// [`TableEncoder::row`] with the metadata `timestamp` given.
     pub fn row_at(
         &self,
         op: Operation,
-        after: &[Value],
-        before: Option<&[Value]>,
+        after: &RenderedRow,
+        before: Option<&RenderedRow>,
         txn: Option<&TxnMeta>,
         ts: &render::TimestampText,
     ) -> Encoded {
-        static NULL: Value = Value::Null;
-        let t = &self.target;
-        let include_null = t.kinesis.include_null_and_empty;
-        // Values of add-column expressions, by output column index.
-        let exprs: Vec<(usize, Value)> = self
-            .plan
-            .columns
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| match &c.source {
-                ColumnSource::Expression(e) => Some((
-                    i,
-                    e.eval(|j| text(after.get(j)))
-                        .map_or(Value::Null, Value::String),
-                )),
-                ColumnSource::Source { .. } => None,
-            })
-            .collect();
-        let data = self
-            .plan
-            .columns
-            .iter()
-            .zip(&self.emit)
-            .enumerate()
-            .filter_map(|(i, (c, emit))| {
-                if !emit {
-                    return None;
-                }
-                let v = match &c.source {
-                    ColumnSource::Source { index } => after.get(*index).unwrap_or(&NULL),
-                    ColumnSource::Expression(_) => exprs
-                        .iter()
-                        .find(|(j, _)| *j == i)
-                        .map_or(&NULL, |(_, v)| v),
-                };
-                (include_null || !v.is_null()).then_some((c.name.as_str(), v))
-            });
-        let bi_columns = match (&self.plan.before_image, before) {
-            (Some(bi), Some(b)) if op == Operation::Update => Some((bi, b)),
-            _ => None,
-        };
-        let bi_data = bi_columns.into_iter().flat_map(|(bi, b)| {
-            bi.columns.iter().filter_map(move |c| {
-                let v = b.get(c.source_index).unwrap_or(&NULL);
-                (include_null || !v.is_null()).then_some((c.name.as_str(), v))
-            })
-        });
-        let data = data.chain(bi_data);
+        let record_id = txn.map_or(0, |t| t.record_id);
+        self.rows(op, txn, ts).row(after, before, record_id)
+    }
 
-        let (key_type, key) = self.partition_key(op.clone(), after, txn);
+    /// A writer for a group of data records of this table that share the operation, the
+    /// transaction (its `record_id` aside) and the metadata `timestamp`: the rows of one rows
+    /// event, or one chunk of a full load (DMS stamps records as it processes them; rows
+    /// processed together get the same time). The metadata is laid out once for the group.
+    pub fn rows(
+        &self,
+        op: Operation,
+        txn: Option<&TxnMeta>,
+        ts: &render::TimestampText,
+    ) -> RowWriter<'_> {
+        let t = &self.target;
+        let key = self.key_rule(&op, txn);
+        let key_type = key.key_type();
         let with_details = txn.filter(|_| t.kinesis.include_transaction_details);
         let meta = MetadataRef {
             timestamp: ts.as_str(),
             record_type: RecordType::Data.as_str(),
             operation: op.as_str(),
             partition_key_type: Some(key_type.as_str()),
+            // The value differs by record: a placeholder (see DataRecordTemplate::metadata).
             partition_key_value: (t.kinesis.include_partition_value
                 && key_type != PartitionKeyType::SchemaTable)
-                .then_some(key.as_str()),
+                .then_some(""),
             schema_name: &self.plan.target_schema,
             table_name: &self.plan.target_table,
             transaction_id: txn.map(|x| NumRef::U64(x.transaction_id)),
-            transaction_record_id: with_details.map(|x| NumRef::U64(x.record_id)),
+            transaction_record_id: with_details.map(|_| NumRef::U64(0)),
             prev_transaction_id: with_details
                 .and_then(|x| x.prev_transaction_id)
                 .map(NumRef::U64),
@@ -332,67 +343,54 @@ impl TableEncoder {
             Operation::Delete => 2,
             _ => 0,
         }];
-        let mut bytes = Vec::with_capacity(hint.load(std::sync::atomic::Ordering::Relaxed) + 64);
-        let before_image = || match (&t.before_image, before) {
-            (Some((field, filter)), Some(b)) if op == Operation::Update => {
-                Some((field.as_str(), self.before_image(b, *filter, include_null)))
-            }
-            _ => None,
-        };
-        if self.plan.layout == RecordLayout::Document {
-            let doc: Fields = data.map(|(k, v)| (k.to_owned(), v.clone())).collect();
-            let mut wrapped = Fields::with_capacity(1);
-            wrapped.push("_doc", Value::Object(doc));
-            let bi = before_image();
-            encode_data_into(
-                t.kinesis.message_format,
-                wrapped.iter(),
-                bi,
-                &meta,
-                &mut bytes,
-            );
-        } else {
-            let bi = before_image();
-            encode_data_into(t.kinesis.message_format, data, bi, &meta, &mut bytes);
-        }
-        hint.store(bytes.len(), std::sync::atomic::Ordering::Relaxed);
-        Encoded {
-            partition_key: key,
-            data: bytes,
-            operation: op,
+        RowWriter {
+            enc: self,
+            op: op.clone(),
+            metadata: self.template.metadata(&meta),
+            before_image: op == Operation::Update,
+            key,
+            hint,
         }
     }
 
-    /// The `BeforeImageSettings` before-image: its fields, borrowed from `before`.
+    /// The name of data member `i` (see the template in [`TableEncoder::new`]).
+    fn data_name(&self, i: usize) -> Option<&str> {
+        let columns = &self.plan.columns;
+        match columns.get(i) {
+            Some(c) => Some(&c.name),
+            None => self
+                .plan
+                .before_image
+                .as_ref()?
+                .columns
+                .get(i - columns.len())
+                .map(|c| c.name.as_str()),
+        }
+    }
+
+    /// The `BeforeImageSettings` before-image: its fields (by source index) from `before`.
     fn before_image<'a>(
         &'a self,
-        before: &'a [Value],
+        before: &'a RenderedRow,
         filter: ColumnFilter,
         include_null: bool,
-    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
-        before.iter().enumerate().filter_map(move |(i, v)| {
-            let Some(Some(name)) = self.source_names.get(i) else {
-                return None;
-            };
+    ) -> impl Iterator<Item = (usize, ValueRef<'a>)> + 'a {
+        (0..before.len()).filter_map(move |i| {
+            let named = matches!(self.source_names.get(i), Some(Some(_)));
             let keep = match filter {
                 ColumnFilter::PkOnly => self.plan.primary_key.contains(&i),
                 ColumnFilter::NonLob => !self.kinds.get(i).is_some_and(ColumnKind::is_lob),
                 ColumnFilter::All => true,
             };
-            (keep && (include_null || !v.is_null())).then_some((name.as_str(), v))
+            let v = before.get(i);
+            (named && keep && (include_null || !v.is_null())).then_some((i, v))
         })
     }
 
-    fn partition_key(
-        &self,
-        op: Operation,
-        row: &[Value],
-        txn: Option<&TxnMeta>,
-    ) -> (PartitionKeyType, String) {
+    /// How records of operation `op` (in transaction `txn`, for CDC) get their partition key.
+    fn key_rule(&self, op: &Operation, txn: Option<&TxnMeta>) -> KeyRule {
         let t = &self.target;
-        let schema = &self.plan.target_schema;
-        let table = &self.plan.target_table;
-        let default = if op == Operation::Load || t.parallel_apply {
+        let default = if *op == Operation::Load || t.parallel_apply {
             PartitionKeySpec::PrimaryKey
         } else {
             PartitionKeySpec::SchemaTable
@@ -401,64 +399,189 @@ impl TableEncoder {
             PartitionKeySpec::Default => &default,
             other => other,
         };
-        let schema_table = || (PartitionKeyType::SchemaTable, self.schema_table_key.clone());
         match spec {
             PartitionKeySpec::PrimaryKey | PartitionKeySpec::Default => {
                 if self.plan.primary_key.is_empty() {
-                    return schema_table();
+                    KeyRule::SchemaTable
+                } else {
+                    KeyRule::PrimaryKey
                 }
-                let values = self
-                    .plan
-                    .primary_key
-                    .iter()
-                    .map(|i| row.get(*i).unwrap_or(&Value::Null));
-                (
-                    PartitionKeyType::PrimaryKey,
-                    partition::primary_key_key(
-                        schema,
-                        table,
-                        values,
-                        t.kinesis.partition_include_schema_table,
-                    ),
-                )
             }
-            PartitionKeySpec::SchemaTable => schema_table(),
-            PartitionKeySpec::Constant(c) => {
-                (PartitionKeyType::Constant, partition::clamp(c.clone()))
-            }
-            PartitionKeySpec::AttributeName(_) => {
+            PartitionKeySpec::SchemaTable => KeyRule::SchemaTable,
+            PartitionKeySpec::Constant(c) => KeyRule::Constant(partition::clamp(c.clone())),
+            PartitionKeySpec::AttributeName(_) => KeyRule::AttributeName,
+            PartitionKeySpec::TransactionId => match txn {
+                Some(x) => KeyRule::TransactionId(x.transaction_id.to_string()),
+                None => KeyRule::SchemaTable,
+            },
+        }
+    }
+
+    /// The partition key of `row` under `rule`.
+    fn partition_key(&self, rule: &KeyRule, row: &RenderedRow) -> String {
+        let t = &self.target;
+        match rule {
+            KeyRule::SchemaTable => self.schema_table_key.clone(),
+            KeyRule::PrimaryKey => partition::primary_key_key(
+                &self.plan.target_schema,
+                &self.plan.target_table,
+                self.plan.primary_key.iter().map(|i| row.get(*i)),
+                t.kinesis.partition_include_schema_table,
+            ),
+            KeyRule::Constant(c) | KeyRule::TransactionId(c) => c.clone(),
+            KeyRule::AttributeName => {
                 let v = self
                     .plan
                     .partition_key_column
                     .and_then(|i| self.plan.columns.get(i))
-                    .map(|c| match &c.source {
+                    .and_then(|c| match &c.source {
                         ColumnSource::Source { index } => {
-                            row.get(*index).map(Value::to_key_text).unwrap_or_default()
+                            row.key_text(*index).map(Cow::into_owned)
                         }
-                        ColumnSource::Expression(e) => {
-                            e.eval(|i| text(row.get(i))).unwrap_or_default()
-                        }
+                        ColumnSource::Expression(e) => e.eval(|i| row.key_text(i)),
                     })
                     .unwrap_or_default();
-                (PartitionKeyType::AttributeName, partition::clamp(v))
+                partition::clamp(v)
             }
-            PartitionKeySpec::TransactionId => match txn {
-                Some(x) => (
-                    PartitionKeyType::TransactionId,
-                    x.transaction_id.to_string(),
-                ),
-                None => schema_table(),
-            },
         }
     }
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
-    match v {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.to_key_text()),
+/// How the records of a group get their partition key.
+#[derive(Clone, Debug)]
+enum KeyRule {
+    SchemaTable,
+    PrimaryKey,
+    /// A constant (already clamped).
+    Constant(String),
+    AttributeName,
+    /// The transaction id, as text.
+    TransactionId(String),
+}
+
+impl KeyRule {
+    fn key_type(&self) -> PartitionKeyType {
+        match self {
+            KeyRule::SchemaTable => PartitionKeyType::SchemaTable,
+            KeyRule::PrimaryKey => PartitionKeyType::PrimaryKey,
+            KeyRule::Constant(_) => PartitionKeyType::Constant,
+            KeyRule::AttributeName => PartitionKeyType::AttributeName,
+            KeyRule::TransactionId(_) => PartitionKeyType::TransactionId,
+        }
     }
 }
+
+/// Writes the data records of one group: made by [`TableEncoder::rows`].
+#[derive(Debug)]
+pub struct RowWriter<'a> {
+    enc: &'a TableEncoder,
+    op: Operation,
+    metadata: MetadataTemplate,
+    /// The group's operation carries a before-image (updates).
+    before_image: bool,
+    key: KeyRule,
+    /// The encoder's size hint for this operation.
+    hint: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl RowWriter<'_> {
+    /// One record: `after` is the row (the deleted row for deletes), `before` the row before
+    /// an update; `record_id` is the `transaction-record-id` (ignored unless the group has
+    /// transaction details).
+    pub fn row(&self, after: &RenderedRow, before: Option<&RenderedRow>, record_id: u64) -> Encoded {
+        let enc = self.enc;
+        let t = &enc.target;
+        let include_null = t.kinesis.include_null_and_empty;
+        let columns = &enc.plan.columns;
+        // Values of add-column expressions, by output column index.
+        let exprs: Vec<(usize, Value)> = if enc.has_expressions {
+            columns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match &c.source {
+                    ColumnSource::Expression(e) => Some((
+                        i,
+                        e.eval(|j| after.key_text(j))
+                            .map_or(Value::Null, Value::String),
+                    )),
+                    ColumnSource::Source { .. } => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let exprs = &exprs;
+        let data = columns
+            .iter()
+            .zip(&enc.emit)
+            .enumerate()
+            .filter(|(_, (_, emit))| **emit)
+            .map(move |(i, (c, _))| {
+                let v = match &c.source {
+                    ColumnSource::Source { index } => after.get(*index),
+                    ColumnSource::Expression(_) => exprs
+                        .iter()
+                        .find(|(j, _)| *j == i)
+                        .map_or(ValueRef::Null, |(_, v)| ValueRef::Value(v)),
+                };
+                (i, v)
+            })
+            .filter(|(_, v)| include_null || !v.is_null());
+        // With the before-image columns of the plan (transformations) appended to `data`.
+        let bi_data = enc
+            .plan
+            .before_image
+            .as_ref()
+            .filter(|_| self.before_image)
+            .zip(before)
+            .into_iter()
+            .flat_map(|(bi, b)| {
+                bi.columns.iter().enumerate().filter_map(move |(k, c)| {
+                    let v = b.get(c.source_index);
+                    (include_null || !v.is_null()).then_some((columns.len() + k, v))
+                })
+            });
+        let data = data.chain(bi_data);
+        let before_image = match (&t.before_image, before) {
+            (Some((_, filter)), Some(b)) if self.before_image => {
+                Some(enc.before_image(b, *filter, include_null))
+            }
+            _ => None,
+        };
+        let key = enc.partition_key(&self.key, after);
+        let mut bytes = Vec::with_capacity(self.hint.load(Ordering::Relaxed) + 64);
+        if enc.plan.layout == RecordLayout::Document {
+            let doc: Fields = data
+                .filter_map(|(i, v)| Some((enc.data_name(i)?.to_owned(), crate::row::owned(v))))
+                .collect();
+            let doc = Value::Object(doc);
+            enc.template.encode_into(
+                std::iter::once((0, ValueRef::Value(&doc))),
+                before_image,
+                &self.metadata,
+                record_id,
+                &key,
+                &mut bytes,
+            );
+        } else {
+            enc.template.encode_into(
+                data,
+                before_image,
+                &self.metadata,
+                record_id,
+                &key,
+                &mut bytes,
+            );
+        }
+        self.hint.store(bytes.len(), Ordering::Relaxed);
+        Encoded {
+            partition_key: key,
+            data: bytes,
+            operation: self.op.clone(),
+        }
+    }
+}
+
 
 /// A control record for `schema.table` with an optional table definition.
 pub fn control_record(
@@ -522,4 +645,298 @@ pub fn apply_exceptions_record(t: &TaskTarget) -> Encoded {
         Some(def),
         Fields::new(),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::mapping::TableMappings;
+    use crate::source::ColumnInfo;
+    use dmsrs_codec::{MessageFormat, Number};
+    use std::sync::Arc;
+
+    fn column(name: &str, kind: ColumnKind, pk: bool) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            data_type: kind.data_type_name().to_ascii_lowercase(),
+            kind,
+            nullable: !pk,
+            is_primary_key: pk,
+        }
+    }
+
+    /// `s.people`: `id` (pk), `first_name`, `last_name`, `bio` (a LOB).
+    fn people() -> TableInfo {
+        TableInfo {
+            schema: "s".into(),
+            name: "people".into(),
+            columns: vec![
+                column(
+                    "id",
+                    ColumnKind::Integer {
+                        bytes: 4,
+                        unsigned: false,
+                    },
+                    true,
+                ),
+                column("first_name", ColumnKind::String { length: 20 }, false),
+                column("last_name", ColumnKind::String { length: 20 }, false),
+                column("bio", ColumnKind::Clob, false),
+            ],
+            primary_key: vec![0],
+            collation: None,
+        }
+    }
+
+    fn target(f: impl FnOnce(&mut TaskTarget)) -> Arc<TaskTarget> {
+        let kinesis = KinesisSettings {
+            message_format: MessageFormat::JsonUnformatted,
+            ..dmsrs_tasks::seed::kinesis_settings("arn", None)
+        };
+        let mut t = TaskTarget {
+            task_id: "TASK".into(),
+            render: kinesis.render_options(),
+            lob_limit: None,
+            support_lobs: true,
+            before_image: Some(("before-image".into(), ColumnFilter::PkOnly)),
+            parallel_apply: false,
+            log: crate::tasklog::TaskLog::default(),
+            kinesis,
+        };
+        f(&mut t);
+        Arc::new(t)
+    }
+
+    fn encoder(rules: serde_json::Value, target: Arc<TaskTarget>) -> TableEncoder {
+        let m = TableMappings::from_json(&serde_json::json!({ "rules": rules }).to_string())
+            .unwrap();
+        crate::engine::plan_table(&m, &target, &people())
+            .unwrap()
+            .unwrap()
+    }
+
+    fn include_all() -> serde_json::Value {
+        serde_json::json!({"rule-type": "selection", "rule-id": "1", "rule-name": "1",
+            "object-locator": {"schema-name": "s", "table-name": "%"}, "rule-action": "include"})
+    }
+
+    fn row(id: i64, first: Option<&str>, last: Option<&str>, bio: Option<&str>) -> RenderedRow {
+        let s = |v: Option<&str>| v.map_or(Value::Null, |v| Value::String(v.into()));
+        let mut row = RenderedRow::new();
+        for v in [
+            Value::Number(Number::from_literal(id.to_string()).unwrap()),
+            s(first),
+            s(last),
+            s(bio),
+        ] {
+            row.push_value(v);
+        }
+        row
+    }
+
+    fn txn() -> TxnMeta {
+        TxnMeta {
+            transaction_id: 4_294_967_396,
+            record_id: 3,
+            prev_transaction_id: Some(99),
+            prev_record_id: Some(2),
+            commit_timestamp: "2026-11-24T01:02:03Z".into(),
+            stream_position: "b.000001:400:0:400:4294967396:b.000001:300".into(),
+        }
+    }
+
+    const TS: &str = "2026-11-24T01:02:03.456789Z";
+
+    fn ts() -> render::TimestampText {
+        render::TimestampText::from_micros(1_795_482_123_456_789)
+    }
+
+    /// `(partition key, record text)`.
+    fn encode(
+        enc: &TableEncoder,
+        op: Operation,
+        after: &RenderedRow,
+        before: Option<&RenderedRow>,
+        txn: Option<&TxnMeta>,
+    ) -> (String, String) {
+        let e = enc.row_at(op, after, before, txn, &ts());
+        (e.partition_key, String::from_utf8(e.data).unwrap())
+    }
+
+    fn cdc_meta(op: &str, key: &str) -> String {
+        format!(
+            r#""metadata":{{"timestamp":"{TS}","record-type":"data","operation":"{op}",{key}"schema-name":"s","table-name":"people","transaction-id":4294967396,"transaction-record-id":3,"prev-transaction-id":99,"prev-transaction-record-id":2,"commit-timestamp":"2026-11-24T01:02:03Z","stream-position":"b.000001:400:0:400:4294967396:b.000001:300"}}"#
+        )
+    }
+
+    #[test]
+    fn the_timestamp_is_the_one_given() {
+        assert_eq!(ts().as_str(), TS);
+    }
+
+    #[test]
+    fn cdc_update_with_a_before_image_and_schema_table_key() {
+        let enc = encoder(serde_json::json!([include_all()]), target(|_| {}));
+        let after = row(7, Some("Ada"), None, Some("x\"y"));
+        let before = row(7, Some("Ad"), None, None);
+        let (key, text) = encode(
+            &enc,
+            Operation::Update,
+            &after,
+            Some(&before),
+            Some(&txn()),
+        );
+        assert_eq!(key, "s.people");
+        let meta = cdc_meta("update", r#""partition-key-type":"schema-table","#);
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"data":{{"id":7,"first_name":"Ada","last_name":null,"bio":"x\"y"}},"before-image":{{"id":7}},{meta}}}"#
+            ) + "\n"
+        );
+        // The same rows through one writer for the group: the same bytes.
+        let w = enc.rows(Operation::Update, Some(&txn()), &ts());
+        let again = w.row(&after, Some(&before), 3);
+        assert_eq!(String::from_utf8(again.data).unwrap(), text);
+        // A delete carries no before-image member.
+        let (_, text) = encode(&enc, Operation::Delete, &before, None, Some(&txn()));
+        assert!(text.starts_with(r#"{"data":{"id":7,"first_name":"Ad","last_name":null,"bio":null},"metadata":"#), "{text}");
+    }
+
+    #[test]
+    fn nulls_left_out_expressions_and_before_image_columns() {
+        let rules = serde_json::json!([include_all(),
+            {"rule-type": "transformation", "rule-id": "3", "rule-name": "3", "rule-action": "add-column",
+             "rule-target": "column", "object-locator": {"schema-name": "s", "table-name": "people"},
+             "value": "FULL_NAME", "expression": "$first_name||' '||$last_name",
+             "data-type": {"type": "string", "length": 50}},
+            {"rule-type": "transformation", "rule-id": "4", "rule-action": "add-before-image-columns",
+             "rule-target": "column", "object-locator": {"schema-name": "s", "table-name": "%"},
+             "before-image-def": {"column-filter": "all"}}]);
+        let enc = encoder(
+            rules,
+            target(|t| {
+                t.kinesis.include_null_and_empty = false;
+                t.before_image = Some(("old".into(), ColumnFilter::All));
+            }),
+        );
+        let after = row(7, Some("Ada"), Some("Lovelace"), None);
+        let before = row(7, Some("Ada"), None, Some("b"));
+        let (_, text) = encode(
+            &enc,
+            Operation::Update,
+            &after,
+            Some(&before),
+            Some(&txn()),
+        );
+        let meta = cdc_meta("update", r#""partition-key-type":"schema-table","#);
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"data":{{"id":7,"first_name":"Ada","last_name":"Lovelace","FULL_NAME":"Ada Lovelace","BI_id":7,"BI_first_name":"Ada","BI_bio":"b"}},"old":{{"id":7,"first_name":"Ada","bio":"b"}},{meta}}}"#
+            ) + "\n"
+        );
+        // An insert: no before-image, neither the member nor the columns.
+        let (_, text) = encode(&enc, Operation::Insert, &after, None, Some(&txn()));
+        assert!(
+            text.starts_with(r#"{"data":{"id":7,"first_name":"Ada","last_name":"Lovelace","FULL_NAME":"Ada Lovelace"},"metadata":"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn partition_rules_and_their_values() {
+        let om = |params: serde_json::Value| {
+            serde_json::json!([include_all(),
+                {"rule-type": "object-mapping", "rule-id": "2", "rule-name": "om",
+                 "rule-action": "map-record-to-record",
+                 "object-locator": {"schema-name": "s", "table-name": "people"},
+                 "mapping-parameters": params}])
+        };
+        let after = row(7, Some("Ada"), Some("Love\"lace"), None);
+        let cases = [
+            (om(serde_json::json!({"partition-key-type": "primary-key"})), "primary-key", "s.people.7"),
+            (
+                om(serde_json::json!({"partition-key-type": "attribute-name", "partition-key-name": "last_name"})),
+                "attribute-name",
+                "Love\"lace",
+            ),
+            (
+                om(serde_json::json!({"partition-key-type": "constant", "partition-key": {"value": "K"}})),
+                "constant",
+                "K",
+            ),
+            (
+                om(serde_json::json!({"partition-key-type": "transaction-id"})),
+                "transaction-id",
+                "4294967396",
+            ),
+        ];
+        for (rules, key_type, key) in cases {
+            let enc = encoder(rules, target(|_| {}));
+            let (got, text) = encode(&enc, Operation::Insert, &after, None, Some(&txn()));
+            assert_eq!(got, key);
+            let value = key.replace('"', "\\\"");
+            assert!(
+                text.contains(&format!(
+                    r#""partition-key-type":"{key_type}","partition-key-value":"{value}","schema-name""#
+                )),
+                "{text}"
+            );
+        }
+        // ParallelApplyThreads: primary-key by default; without IncludePartitionValue no value.
+        let enc = encoder(
+            serde_json::json!([include_all()]),
+            target(|t| {
+                t.parallel_apply = true;
+                t.kinesis.include_partition_value = false;
+            }),
+        );
+        let (key, text) = encode(&enc, Operation::Insert, &after, None, Some(&txn()));
+        assert_eq!(key, "s.people.7");
+        assert!(text.contains(r#""partition-key-type":"primary-key","schema-name""#), "{text}");
+    }
+
+    #[test]
+    fn full_load_records_and_the_pretty_layout() {
+        let enc = encoder(
+            serde_json::json!([include_all()]),
+            target(|t| t.kinesis.message_format = MessageFormat::Json),
+        );
+        let (key, text) = encode(
+            &enc,
+            Operation::Load,
+            &row(1, Some("a"), None, None),
+            None,
+            None,
+        );
+        assert_eq!(key, "s.people.1");
+        assert_eq!(
+            text,
+            format!(
+                "{{\n\t\"data\":\t{{\n\t\t\"id\":\t1,\n\t\t\"first_name\":\t\"a\",\n\t\t\"last_name\":\tnull,\n\t\t\"bio\":\tnull\n\t}},\n\t\"metadata\":\t{{\n\t\t\"timestamp\":\t\"{TS}\",\n\t\t\"record-type\":\t\"data\",\n\t\t\"operation\":\t\"load\",\n\t\t\"partition-key-type\":\t\"primary-key\",\n\t\t\"partition-key-value\":\t\"s.people.1\",\n\t\t\"schema-name\":\t\"s\",\n\t\t\"table-name\":\t\"people\"\n\t}}\n}}"
+            )
+        );
+    }
+
+    #[test]
+    fn the_document_layout_wraps_the_row() {
+        let rules = serde_json::json!([include_all(),
+            {"rule-type": "object-mapping", "rule-id": "3", "rule-action": "map-record-to-document",
+             "object-locator": {"schema-name": "s", "table-name": "people"},
+             "mapping-parameters": {"partition-key-type": "schema-table"}}]);
+        let enc = encoder(rules, target(|t| t.kinesis.include_null_and_empty = false));
+        let (_, text) = encode(
+            &enc,
+            Operation::Update,
+            &row(7, Some("Ada"), None, None),
+            Some(&row(7, Some("A"), None, None)),
+            Some(&txn()),
+        );
+        assert!(
+            text.starts_with(r#"{"data":{"_doc":{"id":7,"first_name":"Ada"}},"before-image":{"id":7},"metadata":"#),
+            "{text}"
+        );
+    }
 }

@@ -13,12 +13,13 @@
 
 use crate::encoder::{MAX_RECORD_BYTES, TableEncoder};
 use crate::error::{EngineError, Result};
+use crate::row::RenderedRow;
 use crate::runtime::{Cancel, TaskEntry};
 use crate::settings::{TargetTablePrepMode, TaskSettings};
 use crate::sink::Sink;
 use crate::source::{SourceConfig, TableInfo, quote_ident};
 use crate::tasklog::Component;
-use dmsrs_codec::Operation;
+use dmsrs_codec::{Operation, render};
 use dmsrs_streams::DynStreamWriter;
 use dmsrs_tasks::table_state;
 use mysql_async::prelude::Queryable;
@@ -168,19 +169,14 @@ fn encode_chunk(
         records: Vec::with_capacity(rows.len()),
         errors: 0,
     };
+    let writer = enc.rows(Operation::Load, None, &render::TimestampText::now());
+    let mut values = RenderedRow::new();
     for row in rows {
-        let values = enc.render_row(row);
-        if plan.row_filter.is_some()
-            && !plan.row_passes(|i| {
-                values
-                    .get(i)
-                    .filter(|v| !v.is_null())
-                    .map(|v| v.to_key_text())
-            })
-        {
+        enc.render_into(row, &mut values);
+        if plan.row_filter.is_some() && !plan.row_passes(|i| values.key_text(i)) {
             continue;
         }
-        let e = enc.row(Operation::Load, &values, None, None);
+        let e = writer.row(&values, None, 0);
         if e.size() > MAX_RECORD_BYTES {
             out.errors += 1;
             warn!(

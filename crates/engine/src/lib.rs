@@ -19,6 +19,7 @@ mod engine;
 mod error;
 mod fullload;
 pub mod mapping;
+pub mod row;
 mod runtime;
 pub mod settings;
 mod sink;
