@@ -351,18 +351,8 @@ impl<'a> From<&'a Metadata> for MetadataRef<'a> {
 
 /// Appends `v` in decimal.
 #[inline]
-fn write_u64(buf: &mut Vec<u8>, mut v: u64) {
-    let mut b = [0u8; 20];
-    let mut i = b.len();
-    loop {
-        i -= 1;
-        b[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&b[i..]);
+fn write_u64(buf: &mut Vec<u8>, v: u64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// A value a [`MetadataTemplate`] leaves out, written per record.

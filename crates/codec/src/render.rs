@@ -21,14 +21,6 @@ pub const MAX_PLAIN_INTEGER_DIGITS: usize = 16;
 /// Digits allowed with `UseLargeIntegerValue` ("up to 18 digit int").
 pub const MAX_LARGE_INTEGER_DIGITS: usize = 18;
 
-fn digits(abs: u128) -> usize {
-    if abs == 0 {
-        1
-    } else {
-        (abs.ilog10() + 1) as usize
-    }
-}
-
 /// A signed or unsigned integer column value.
 ///
 /// Up to 16 digits (18 with `UseLargeIntegerValue`) it is a plain JSON integer; beyond, DMS
@@ -42,44 +34,19 @@ pub fn integer(v: i128, opts: &RenderOptions) -> Value {
 
 /// Appends the number literal [`integer`] renders.
 pub fn integer_into(v: i128, opts: &RenderOptions, out: &mut String) {
-    use std::fmt::Write;
-    let limit = if opts.use_large_integer_value {
-        MAX_LARGE_INTEGER_DIGITS
+    // The largest magnitude written as a plain integer: 16 digits, 18 with
+    // UseLargeIntegerValue (both fit an i64).
+    let limit: u128 = if opts.use_large_integer_value {
+        10u128.pow(MAX_LARGE_INTEGER_DIGITS as u32) - 1
     } else {
-        MAX_PLAIN_INTEGER_DIGITS
+        10u128.pow(MAX_PLAIN_INTEGER_DIGITS as u32) - 1
     };
-    if digits(v.unsigned_abs()) <= limit {
-        // Every value with that few digits fits an i64, whose formatting is much cheaper
-        // than i128's.
-        match i64::try_from(v) {
-            Ok(small) => push_i64(out, small),
-            Err(_) => {
-                let _ = write!(out, "{v}");
-            }
+    match i64::try_from(v) {
+        Ok(small) if v.unsigned_abs() <= limit => {
+            out.push_str(itoa::Buffer::new().format(small));
         }
-    } else {
-        out.push_str(&scientific(v as f64));
+        _ => out.push_str(&scientific(v as f64)),
     }
-}
-
-/// Appends `v` in decimal.
-fn push_i64(out: &mut String, v: i64) {
-    let mut b = [0u8; 20];
-    let mut i = b.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        b[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        out.push('-');
-    }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&b[i..]).unwrap_or_default());
 }
 
 /// Shortest round-trip scientific notation with a signed, at least two-digit exponent.

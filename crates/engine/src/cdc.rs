@@ -21,14 +21,14 @@
 
 use crate::binlog::{
     AlterOp, BinlogColumn, BinlogError, BinlogPosition, BinlogReader, ChangeEvent, DdlChange,
-    ReaderOptions, RowKind, classify,
+    RawRows, ReaderOptions, RowKind, classify,
 };
 use crate::checkpoint::{Checkpoint, CheckpointStore, parse_start_position};
 use crate::encoder::{TableEncoder, TaskTarget, TxnMeta, apply_exceptions_record};
 use crate::engine::plan_table;
 use crate::error::{EngineError, Result};
 use crate::mapping::TableMappings;
-use crate::row::RenderedRow;
+use crate::row::RenderedRows;
 use crate::runtime::{Cancel, TaskEntry};
 use crate::sink::Sink;
 use crate::source::{self, ColumnInfo, SourceConfig, TableInfo};
@@ -39,55 +39,80 @@ use dmsrs_tasks::{ReplicationTask, StartTask, StartType, TaskStatus, resource_id
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 /// Events buffered between the binlog reader and the writer.
 const CHANNEL_EVENTS: usize = 64;
 /// Records per write when the source keeps the engine busy.
 const MAX_BATCH_RECORDS: usize = 500;
-/// Rows events with at least this many rows are encoded on the runtime's workers.
-const PARALLEL_MIN_ROWS: usize = 8;
-/// Rows per parallel encoding job.
-const CHUNK_ROWS: usize = 256;
-/// Encoding jobs in flight (bounds memory).
+/// Rows events of at least this many bytes are decoded and encoded on the runtime's
+/// workers; smaller ones (a single-row change: latency matters more) inline.
+const PARALLEL_MIN_BYTES: usize = 1024;
+/// Encoding jobs in flight (bounds memory: each holds one rows event and its records).
 const MAX_IN_FLIGHT: usize = 8;
 
-/// Encodes the rows of one rows event (or a chunk of one); `first_id` is the
-/// `transaction-record-id` of the first row.
-fn encode_rows(
-    enc: &TableEncoder,
-    op: &Operation,
-    rows: Vec<crate::binlog::RowImage>,
+/// The `transaction-record-id` of a rows event's first row: known, or sent by the job of
+/// the rows event before it once that job knows how many rows it has.
+enum FirstId {
+    Known(u64),
+    After(oneshot::Receiver<u64>),
+}
+
+/// What a rows event produced.
+struct RowsDone {
+    records: Vec<crate::encoder::Encoded>,
+    /// Rows in the event (record ids used), filtered or not.
+    rows: u64,
+}
+
+/// Decodes and encodes the rows of one rows event. Rows are decoded first; then the event's
+/// first record id is awaited (from the job of the event before it) and the next event's is
+/// passed on, so decoding and encoding run in parallel across events while record ids stay
+/// in row order.
+async fn encode_rows(
+    enc: Arc<TableEncoder>,
+    op: Operation,
+    raw: RawRows,
     mut meta: TxnMeta,
-    first_id: u64,
-    table: &str,
-) -> Vec<crate::encoder::Encoded> {
-    let mut out = Vec::with_capacity(rows.len());
+    first: FirstId,
+    next: Option<oneshot::Sender<u64>>,
+) -> Result<RowsDone> {
+    let mut rendered = RenderedRows::new();
+    let decoded = raw.decode_into(&mut enc.image_sink(&mut rendered));
+    let first_id = match first {
+        FirstId::Known(id) => id,
+        FirstId::After(rx) => rx.await.map_err(|_| {
+            EngineError::Internal("the rows event before this one failed to encode".into())
+        })?,
+    };
+    // A decoding error stops the task; the next job learns that from the dropped sender.
+    let rows = decoded.map_err(binlog_err)?;
+    if let Some(next) = next {
+        let _ = next.send(first_id + rows);
+    }
     meta.record_id = first_id;
     let writer = enc.rows(op.clone(), Some(&meta), &render::TimestampText::now());
-    let (mut after, mut before) = (RenderedRow::new(), RenderedRow::new());
-    for (i, row) in rows.into_iter().enumerate() {
-        let has_after = row.after.map(|v| enc.render_into(v, &mut after)).is_some();
-        let has_before = row.before.map(|v| enc.render_into(v, &mut before)).is_some();
+    let plan = enc.plan();
+    let mut records = Vec::with_capacity(rendered.rows());
+    for r in 0..rows {
+        let r = usize::try_from(r).unwrap_or(usize::MAX);
         let (data, bi) = match op {
-            Operation::Delete => (has_before.then_some(&before), None),
-            Operation::Update => (has_after.then_some(&after), has_before.then_some(&before)),
-            _ => (has_after.then_some(&after), None),
+            Operation::Update => (rendered.row(2 * r + 1), Some(rendered.row(2 * r))),
+            _ => (rendered.row(r), None),
         };
-        let Some(data) = data else { continue };
-        let plan = enc.plan();
         if plan.row_filter.is_some() && !plan.row_passes(|i| data.key_text(i)) {
             continue;
         }
-        let rec = writer.row(data, bi, first_id + i as u64);
+        let rec = writer.row(data, bi, first_id + r as u64);
         if rec.size() > crate::encoder::MAX_RECORD_BYTES {
-            warn!(table, key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
+            let (schema, table) = (&enc.plan().source_schema, &enc.plan().source_table);
+            warn!(table = %format!("{schema}.{table}"), key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
             continue;
         }
-        out.push(rec);
+        records.push(rec);
     }
-    out
+    Ok(RowsDone { records, rows })
 }
 
 /// How often the checkpoint is saved while changes flow.
@@ -317,7 +342,9 @@ struct Capture {
     sink: Sink,
     /// Encoding jobs of the current transaction, in order (drained into the sink before
     /// anything else is written and at the end of every transaction).
-    encoding: std::collections::VecDeque<tokio::task::JoinHandle<Vec<crate::encoder::Encoded>>>,
+    encoding: std::collections::VecDeque<EncodingJob>,
+    /// Receives the next record id from the last job in `encoding`.
+    next_id: Option<oneshot::Receiver<u64>>,
     /// Encoders by source (schema, table).
     encoders: HashMap<(String, String), Arc<TableEncoder>>,
     txn: Option<Txn>,
@@ -412,6 +439,7 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
     let mut cap = Capture {
         sink: Sink::new(Arc::clone(&ctx.writer), MAX_BATCH_RECORDS),
         encoding: std::collections::VecDeque::new(),
+        next_id: None,
         encoders,
         txn: None,
         prev: stored
@@ -724,7 +752,7 @@ impl Capture {
         table: &str,
         columns: &Arc<Vec<BinlogColumn>>,
         kind: RowKind,
-        rows: Vec<crate::binlog::RowImage>,
+        rows: RawRows,
         position: &BinlogPosition,
         timestamp: u32,
     ) -> Result<()> {
@@ -740,10 +768,10 @@ impl Capture {
                 records: 0,
             });
         }
-        let (op, count) = match kind {
-            RowKind::Insert => (Operation::Insert, rows.len() as u64),
-            RowKind::Update => (Operation::Update, rows.len() as u64),
-            RowKind::Delete => (Operation::Delete, rows.len() as u64),
+        let op = match kind {
+            RowKind::Insert => Operation::Insert,
+            RowKind::Update => Operation::Update,
+            RowKind::Delete => Operation::Delete,
         };
         // Everything but the record id is the same for every row of the event: built once.
         let Some(txn) = self.txn.as_ref() else {
@@ -751,7 +779,7 @@ impl Capture {
         };
         let meta = TxnMeta {
             transaction_id: txn.id,
-            record_id: txn.records,
+            record_id: 0,
             prev_transaction_id: self.prev.map(|p| p.0),
             prev_record_id: self.prev.map(|p| p.1),
             commit_timestamp: commit_timestamp(txn.timestamp),
@@ -764,51 +792,52 @@ impl Capture {
                 bp = txn.begin.pos
             ),
         };
-        // Record ids are given in row order before any encoding, so parallel encoding gives
-        // the same records as sequential encoding.
-        let Some(txn) = self.txn.as_mut() else {
-            return Ok(());
-        };
-        let first_id = txn.records + 1;
-        txn.records += rows.len() as u64;
-        if rows.len() >= PARALLEL_MIN_ROWS {
-            let label: Arc<str> = Arc::from(format!("{schema}.{table}"));
-            let mut rows = rows;
-            let mut next_id = first_id;
-            while !rows.is_empty() {
-                let rest = rows.split_off(rows.len().min(CHUNK_ROWS));
-                let chunk = std::mem::replace(&mut rows, rest);
-                let (enc, meta, op, label, id) = (
-                    Arc::clone(&enc),
-                    meta.clone(),
-                    op.clone(),
-                    Arc::clone(&label),
-                    next_id,
-                );
-                next_id += chunk.len() as u64;
-                self.encoding.push_back(tokio::spawn(async move {
-                    encode_rows(&enc, &op, chunk, meta, id, &label)
-                }));
-                self.drain(MAX_IN_FLIGHT).await?;
-            }
+        let table_key = Arc::new((schema.to_owned(), table.to_owned()));
+        if rows.byte_len() >= PARALLEL_MIN_BYTES {
+            // Record ids continue from the last job still running, else from the count.
+            let first = match self.next_id.take() {
+                Some(rx) if !self.encoding.is_empty() => FirstId::After(rx),
+                _ => FirstId::Known(txn.records + 1),
+            };
+            let (tx, rx) = oneshot::channel();
+            self.next_id = Some(rx);
+            let handle = tokio::spawn(encode_rows(enc, op.clone(), rows, meta, first, Some(tx)));
+            self.encoding.push_back(EncodingJob {
+                handle,
+                table: table_key,
+                op,
+            });
+            self.drain(MAX_IN_FLIGHT).await?;
         } else {
             self.drain(0).await?;
-            for rec in encode_rows(
-                &enc,
-                &op,
-                rows,
-                meta,
-                first_id,
-                &format!("{schema}.{table}"),
-            ) {
-                self.sink.push(rec).await?;
-            }
+            let done_so_far = self.txn.as_ref().map_or(0, |t| t.records);
+            let first = FirstId::Known(done_so_far + 1);
+            let done = encode_rows(enc, op.clone(), rows, meta, first, None).await?;
+            self.rows_done(&table_key, &op, done).await?;
         }
-        self.ctx.entry.table(schema, table, |s| match op {
+        Ok(())
+    }
+
+    /// Takes the result of a rows event: its records into the sink, its rows into the
+    /// transaction's record count and the table statistics.
+    async fn rows_done(
+        &mut self,
+        table: &(String, String),
+        op: &Operation,
+        done: RowsDone,
+    ) -> Result<()> {
+        if let Some(txn) = self.txn.as_mut() {
+            txn.records += done.rows;
+        }
+        let count = done.rows;
+        self.ctx.entry.table(&table.0, &table.1, |s| match op {
             Operation::Insert => s.inserts += count,
             Operation::Update => s.updates += count,
             _ => s.deletes += count,
         });
+        for r in done.records {
+            self.sink.push(r).await?;
+        }
         Ok(())
     }
 
@@ -979,12 +1008,14 @@ impl Capture {
             let Some(job) = self.encoding.pop_front() else {
                 break;
             };
-            let records = job
+            let done = job
+                .handle
                 .await
-                .map_err(|e| EngineError::Internal(format!("encoding rows failed: {e}")))?;
-            for r in records {
-                self.sink.push(r).await?;
-            }
+                .map_err(|e| EngineError::Internal(format!("encoding rows failed: {e}")))??;
+            self.rows_done(&job.table, &job.op, done).await?;
+        }
+        if self.encoding.is_empty() {
+            self.next_id = None;
         }
         Ok(())
     }
@@ -1033,8 +1064,9 @@ impl Capture {
         // Records of the unfinished transaction not written yet would be written twice (it
         // is read again from its start): drop them, encoded or still encoding.
         for job in self.encoding.drain(..) {
-            job.abort();
+            job.handle.abort();
         }
+        self.next_id = None;
         if let Some(mark) = self.txn_mark.take() {
             self.sink.discard_since(mark);
         }
@@ -1048,6 +1080,14 @@ impl Capture {
             .update(|t| t.stats.stop_date = Some(SystemTime::now()));
         Ok(())
     }
+}
+
+/// A rows event being decoded and encoded on the runtime's workers.
+struct EncodingJob {
+    handle: tokio::task::JoinHandle<Result<RowsDone>>,
+    /// Source (schema, table), for the statistics.
+    table: Arc<(String, String)>,
+    op: Operation,
 }
 
 /// Aborts the reader task when the loop ends, whatever the reason.

@@ -13,7 +13,8 @@ use dmsrs_codec::{
     Operation, PartitionKeyType, Record, RecordType, RenderOptions, TableDef, Value, encode_into,
     partition, render,
 };
-use crate::row::RenderedRow;
+use crate::binlog::ImageSink;
+use crate::row::{RenderedRows, Row};
 use dmsrs_codec::ValueRef;
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -255,23 +256,31 @@ impl TableEncoder {
             && self.source_columns.iter().zip(columns).all(|(a, b)| a == b)
     }
 
-    /// Renders source values (by source index) with each column's kind into `row` (emptied
-    /// first).
-    pub fn render_into(&self, values: Vec<mysql_async::Value>, row: &mut RenderedRow) {
-        row.clear();
-        let lob = self.target.lob_limit;
+    /// Renders source values (by source index) with each column's kind, as a new row of
+    /// `rows`.
+    pub fn render_into(&self, values: Vec<mysql_async::Value>, rows: &mut RenderedRows) {
+        rows.start_row();
         for (i, v) in values.into_iter().enumerate() {
-            match self.kinds.get(i) {
-                Some(k) => row.push_source(k, v, &self.target.render, k.is_lob().then_some(lob).flatten()),
-                None => row.push_null(),
-            }
+            self.push_value(rows, i, v);
         }
     }
 
-    /// The column kinds and options rows are rendered with (see [`RenderedRow`]): kinds by
-    /// source index, the render options and the LOB limit.
-    pub fn render_parts(&self) -> (&[ColumnKind], &RenderOptions, Option<usize>) {
-        (&self.kinds, &self.target.render, self.target.lob_limit)
+    /// Renders `v`, the value of source column `col`, into the current row of `rows`.
+    fn push_value(&self, rows: &mut RenderedRows, col: usize, v: mysql_async::Value) {
+        match self.kinds.get(col) {
+            Some(k) => rows.push_source(k, v, &self.target.render, self.lob_limit(k)),
+            None => rows.push_null(),
+        }
+    }
+
+    /// The LOB limit for a column of kind `k`.
+    fn lob_limit(&self, k: &ColumnKind) -> Option<usize> {
+        self.target.lob_limit.filter(|_| k.is_lob())
+    }
+
+    /// An [`ImageSink`] that renders the binlog's row images into `rows`, one row per image.
+    pub(crate) fn image_sink<'a>(&'a self, rows: &'a mut RenderedRows) -> RowSink<'a> {
+        RowSink { enc: self, rows }
     }
 
     /// A data record. `after` is the row (the deleted row for deletes), `before` the
@@ -282,8 +291,8 @@ impl TableEncoder {
     pub fn row(
         &self,
         op: Operation,
-        after: &RenderedRow,
-        before: Option<&RenderedRow>,
+        after: Row<'_>,
+        before: Option<Row<'_>>,
         txn: Option<&TxnMeta>,
     ) -> Encoded {
         self.row_at(op, after, before, txn, &render::TimestampText::now())
@@ -293,8 +302,8 @@ impl TableEncoder {
     pub fn row_at(
         &self,
         op: Operation,
-        after: &RenderedRow,
-        before: Option<&RenderedRow>,
+        after: Row<'_>,
+        before: Option<Row<'_>>,
         txn: Option<&TxnMeta>,
         ts: &render::TimestampText,
     ) -> Encoded {
@@ -371,7 +380,7 @@ impl TableEncoder {
     /// The `BeforeImageSettings` before-image: its fields (by source index) from `before`.
     fn before_image<'a>(
         &'a self,
-        before: &'a RenderedRow,
+        before: Row<'a>,
         filter: ColumnFilter,
         include_null: bool,
     ) -> impl Iterator<Item = (usize, ValueRef<'a>)> + 'a {
@@ -418,7 +427,7 @@ impl TableEncoder {
     }
 
     /// The partition key of `row` under `rule`.
-    fn partition_key(&self, rule: &KeyRule, row: &RenderedRow) -> String {
+    fn partition_key(&self, rule: &KeyRule, row: Row<'_>) -> String {
         let t = &self.target;
         match rule {
             KeyRule::SchemaTable => self.schema_table_key.clone(),
@@ -488,7 +497,7 @@ impl RowWriter<'_> {
     /// One record: `after` is the row (the deleted row for deletes), `before` the row before
     /// an update; `record_id` is the `transaction-record-id` (ignored unless the group has
     /// transaction details).
-    pub fn row(&self, after: &RenderedRow, before: Option<&RenderedRow>, record_id: u64) -> Encoded {
+    pub fn row(&self, after: Row<'_>, before: Option<Row<'_>>, record_id: u64) -> Encoded {
         let enc = self.enc;
         let t = &enc.target;
         let include_null = t.kinesis.include_null_and_empty;
@@ -582,6 +591,32 @@ impl RowWriter<'_> {
     }
 }
 
+
+/// Renders binlog row images into [`RenderedRows`]: made by [`TableEncoder::image_sink`].
+pub(crate) struct RowSink<'a> {
+    enc: &'a TableEncoder,
+    rows: &'a mut RenderedRows,
+}
+
+impl ImageSink for RowSink<'_> {
+    fn start_image(&mut self) {
+        self.rows.start_row();
+    }
+
+    fn value(&mut self, col: usize, v: mysql_async::Value) {
+        self.enc.push_value(self.rows, col, v);
+    }
+
+    fn text(&mut self, col: usize, raw: &[u8]) {
+        let enc = self.enc;
+        match enc.kinds.get(col) {
+            Some(k) => self
+                .rows
+                .push_text_bytes(k, raw, &enc.target.render, enc.lob_limit(k)),
+            None => self.rows.push_null(),
+        }
+    }
+}
 
 /// A control record for `schema.table` with an optional table definition.
 pub fn control_record(
@@ -721,9 +756,10 @@ mod tests {
             "object-locator": {"schema-name": "s", "table-name": "%"}, "rule-action": "include"})
     }
 
-    fn row(id: i64, first: Option<&str>, last: Option<&str>, bio: Option<&str>) -> RenderedRow {
+    fn row(id: i64, first: Option<&str>, last: Option<&str>, bio: Option<&str>) -> RenderedRows {
         let s = |v: Option<&str>| v.map_or(Value::Null, |v| Value::String(v.into()));
-        let mut row = RenderedRow::new();
+        let mut row = RenderedRows::new();
+        row.start_row();
         for v in [
             Value::Number(Number::from_literal(id.to_string()).unwrap()),
             s(first),
@@ -756,11 +792,11 @@ mod tests {
     fn encode(
         enc: &TableEncoder,
         op: Operation,
-        after: &RenderedRow,
-        before: Option<&RenderedRow>,
+        after: &RenderedRows,
+        before: Option<&RenderedRows>,
         txn: Option<&TxnMeta>,
     ) -> (String, String) {
-        let e = enc.row_at(op, after, before, txn, &ts());
+        let e = enc.row_at(op, after.row(0), before.map(|b| b.row(0)), txn, &ts());
         (e.partition_key, String::from_utf8(e.data).unwrap())
     }
 
@@ -797,7 +833,7 @@ mod tests {
         );
         // The same rows through one writer for the group: the same bytes.
         let w = enc.rows(Operation::Update, Some(&txn()), &ts());
-        let again = w.row(&after, Some(&before), 3);
+        let again = w.row(after.row(0), Some(before.row(0)), 3);
         assert_eq!(String::from_utf8(again.data).unwrap(), text);
         // A delete carries no before-image member.
         let (_, text) = encode(&enc, Operation::Delete, &before, None, Some(&txn()));

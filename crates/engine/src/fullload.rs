@@ -13,7 +13,7 @@
 
 use crate::encoder::{MAX_RECORD_BYTES, TableEncoder};
 use crate::error::{EngineError, Result};
-use crate::row::RenderedRow;
+use crate::row::RenderedRows;
 use crate::runtime::{Cancel, TaskEntry};
 use crate::settings::{TargetTablePrepMode, TaskSettings};
 use crate::sink::Sink;
@@ -170,13 +170,15 @@ fn encode_chunk(
         errors: 0,
     };
     let writer = enc.rows(Operation::Load, None, &render::TimestampText::now());
-    let mut values = RenderedRow::new();
+    let mut rendered = RenderedRows::new();
     for row in rows {
-        enc.render_into(row, &mut values);
+        rendered.clear();
+        enc.render_into(row, &mut rendered);
+        let values = rendered.row(0);
         if plan.row_filter.is_some() && !plan.row_passes(|i| values.key_text(i)) {
             continue;
         }
-        let e = writer.row(&values, None, 0);
+        let e = writer.row(values, None, 0);
         if e.size() > MAX_RECORD_BYTES {
             out.errors += 1;
             warn!(

@@ -22,27 +22,27 @@ enum Cell {
     Other(usize),
 }
 
-/// One rendered row: its columns (by source index) as JSON values.
+/// Rendered rows: the columns (by source index) of one or more rows as JSON values, all in
+/// one buffer. Rows are appended with [`RenderedRows::start_row`] and the `push_*` methods
+/// and read back with [`RenderedRows::row`].
 #[derive(Clone, Debug, Default)]
-pub struct RenderedRow {
+pub struct RenderedRows {
     text: String,
     cells: Vec<Cell>,
     others: Vec<Value>,
+    /// Index of each row's first cell.
+    starts: Vec<usize>,
 }
 
-impl RenderedRow {
-    /// An empty row.
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// One row of [`RenderedRows`].
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    text: &'a str,
+    cells: &'a [Cell],
+    others: &'a [Value],
+}
 
-    /// Empties the row, keeping its buffers.
-    pub fn clear(&mut self) {
-        self.text.clear();
-        self.cells.clear();
-        self.others.clear();
-    }
-
+impl<'a> Row<'a> {
     /// Number of columns.
     pub fn len(&self) -> usize {
         self.cells.len()
@@ -54,7 +54,7 @@ impl RenderedRow {
     }
 
     /// Column `i` (`null` past the end).
-    pub fn get(&self, i: usize) -> ValueRef<'_> {
+    pub fn get(&self, i: usize) -> ValueRef<'a> {
         match self.cells.get(i) {
             None | Some(Cell::Null) => ValueRef::Null,
             Some(Cell::Literal(a, b)) => ValueRef::Literal(self.text.get(*a..*b).unwrap_or("")),
@@ -65,7 +65,7 @@ impl RenderedRow {
 
     /// Column `i` as text, the way filters, expressions and partition keys see it; `None`
     /// for `null`.
-    pub fn key_text(&self, i: usize) -> Option<Cow<'_, str>> {
+    pub fn key_text(&self, i: usize) -> Option<Cow<'a, str>> {
         match self.get(i) {
             ValueRef::Null | ValueRef::Value(Value::Null) => None,
             ValueRef::Literal(s) | ValueRef::Str(s) => Some(Cow::Borrowed(s)),
@@ -76,6 +76,42 @@ impl RenderedRow {
     /// Column `i` as an owned value.
     pub fn to_value(&self, i: usize) -> Value {
         owned(self.get(i))
+    }
+}
+
+impl RenderedRows {
+    /// No rows.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Removes every row, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.cells.clear();
+        self.others.clear();
+        self.starts.clear();
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Row `k` (empty past the end).
+    pub fn row(&self, k: usize) -> Row<'_> {
+        let start = self.starts.get(k).copied().unwrap_or(self.cells.len());
+        let end = self.starts.get(k + 1).copied().unwrap_or(self.cells.len());
+        Row {
+            text: &self.text,
+            cells: self.cells.get(start..end).unwrap_or_default(),
+            others: &self.others,
+        }
+    }
+
+    /// Starts a new row: the next pushes are its columns, in order.
+    pub fn start_row(&mut self) {
+        self.starts.push(self.cells.len());
     }
 
     /// Appends a `null` column.
@@ -142,9 +178,8 @@ impl RenderedRow {
         }
     }
 
-    /// Appends the text of a character column of kind `kind` (`bytes` in UTF-8 unless the
-    /// column's character set says otherwise), as [`RenderedRow::push_source`] would for
-    /// `MyValue::Bytes(bytes)`, without copying `bytes` first.
+    /// Appends what [`RenderedRows::push_source`] appends for `MyValue::Bytes(bytes)`,
+    /// without copying `bytes` first when they are the text of a plain text column.
     pub fn push_text_bytes(
         &mut self,
         kind: &ColumnKind,
@@ -236,11 +271,13 @@ mod tests {
                 for kind in kinds() {
                     for v in values() {
                         let want = kind.render(v.clone(), &opts, lob);
-                        let mut row = RenderedRow::new();
-                        row.push_source(&kind, v.clone(), &opts, lob);
+                        let mut rows = RenderedRows::new();
+                        rows.start_row();
+                        rows.push_source(&kind, v.clone(), &opts, lob);
                         if let MyValue::Bytes(b) = &v {
-                            row.push_text_bytes(&kind, b, &opts, lob);
+                            rows.push_text_bytes(&kind, b, &opts, lob);
                         }
+                        let row = rows.row(0);
                         for i in 0..row.len() {
                             assert_eq!(row.to_value(i), want, "{kind:?} {v:?} {opts:?} {lob:?}");
                             assert_eq!(
@@ -255,14 +292,30 @@ mod tests {
     }
 
     #[test]
-    fn clear_keeps_nothing() {
-        let mut row = RenderedRow::new();
-        row.push_str("a");
-        row.push_value(Value::Array(vec![Value::Null]));
-        row.clear();
-        assert!(row.is_empty());
-        assert_eq!(row.get(0), ValueRef::Null);
-        row.push_integer(5, &RenderOptions::default());
-        assert_eq!(row.get(0), ValueRef::Literal("5"));
+    fn rows_hold_their_own_columns_and_clear_keeps_nothing() {
+        let mut rows = RenderedRows::new();
+        rows.start_row();
+        rows.push_str("a");
+        rows.push_value(Value::Array(vec![Value::Null]));
+        rows.start_row();
+        rows.push_null();
+        rows.push_integer(-5, &RenderOptions::default());
+        rows.push_value(Value::Bool(true));
+        assert_eq!(rows.rows(), 2);
+        let (a, b) = (rows.row(0), rows.row(1));
+        assert_eq!((a.len(), b.len()), (2, 3));
+        assert_eq!(a.get(0), ValueRef::Str("a"));
+        assert_eq!(a.key_text(1).as_deref(), Some("[null]"));
+        assert_eq!(b.get(0), ValueRef::Null);
+        assert_eq!(b.key_text(0), None);
+        assert_eq!(b.get(1), ValueRef::Literal("-5"));
+        assert_eq!(b.to_value(2), Value::Bool(true));
+        assert_eq!(b.get(3), ValueRef::Null, "past the end");
+        assert!(rows.row(2).is_empty());
+        rows.clear();
+        assert_eq!(rows.rows(), 0);
+        rows.start_row();
+        rows.push_integer(5, &RenderOptions::default());
+        assert_eq!(rows.row(0).get(0), ValueRef::Literal("5"));
     }
 }

@@ -90,8 +90,8 @@ fn rows_of(events: &[ChangeEvent]) -> Vec<(String, RowKind, RowImage)> {
             table, kind, rows, ..
         } = ev
         {
-            for r in rows {
-                out.push((table.clone(), *kind, r.clone()));
+            for r in rows.decode().unwrap() {
+                out.push((table.clone(), *kind, r));
             }
         }
     }
@@ -533,7 +533,7 @@ async fn minimal_metadata_decodes_each_row_with_its_own_schema() {
             .iter()
             .find_map(|e| match e {
                 ChangeEvent::Rows { columns, rows, .. } => {
-                    Some((columns.clone(), rows[0].after.clone().unwrap()))
+                    Some((columns.clone(), rows.decode().unwrap()[0].after.clone().unwrap()))
                 }
                 _ => None,
             })
@@ -601,7 +601,7 @@ async fn scenario_with_rotation(db: &MariaDbServer) {
         {
             ChangeEvent::Commit { position, .. } => commits.push(position),
             ChangeEvent::Progress { position } => progress_files.push(position.file),
-            ChangeEvent::Rows { rows, .. } => assert_eq!(rows.len(), 1),
+            ChangeEvent::Rows { rows, .. } => assert_eq!(rows.decode().unwrap().len(), 1),
             _ => {}
         }
     }
@@ -825,6 +825,7 @@ async fn large_transaction_streams_with_bounded_events() {
     loop {
         match next(&mut reader).await {
             ChangeEvent::Rows { rows: r, .. } => {
+                let r = r.decode().unwrap();
                 events += 1;
                 max_per_event = max_per_event.max(r.len());
                 for img in &r {

@@ -44,6 +44,7 @@ use std::time::Duration;
 pub use ddl::{AlterOp, DdlChange, classify};
 pub use error::BinlogError;
 pub use reader::BinlogReader;
+pub(crate) use rows::ImageSink;
 
 use crate::columns::ColumnKind;
 
@@ -130,6 +131,77 @@ pub struct RowImage {
     pub after: Option<Vec<mysql_async::Value>>,
 }
 
+/// The rows of one rows event, checked against their table map (column count, full row
+/// images) and decoded on demand: [`RawRows::decode`] gives [`RowImage`]s. The reader leaves
+/// decoding to its consumer so that it can run in parallel with reading.
+#[derive(Clone)]
+pub struct RawRows {
+    meta: Arc<tablemap::TableMeta>,
+    kind: RowKind,
+    data: Vec<u8>,
+    position: BinlogPosition,
+}
+
+impl RawRows {
+    pub(crate) fn new(
+        meta: Arc<tablemap::TableMeta>,
+        kind: RowKind,
+        data: Vec<u8>,
+        position: BinlogPosition,
+    ) -> Self {
+        RawRows {
+            meta,
+            kind,
+            data,
+            position,
+        }
+    }
+
+    /// Size of the encoded rows, in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Decodes the rows, in order. Values have the shapes full load reads (see
+    /// [`RowImage`]). A malformed event is [`BinlogError::Decode`] at the event's position.
+    pub fn decode(&self) -> Result<Vec<RowImage>, BinlogError> {
+        rows::decode_rows(&self.meta.plan, self.kind, &self.data).map_err(|d| self.error(d))
+    }
+
+    /// Decodes the rows image by image into `sink` (an update: before, then after); returns
+    /// the number of rows.
+    pub(crate) fn decode_into(&self, sink: &mut impl ImageSink) -> Result<u64, BinlogError> {
+        rows::decode_images(&self.meta.plan, self.kind, &self.data, sink).map_err(|d| self.error(d))
+    }
+
+    fn error(&self, detail: String) -> BinlogError {
+        BinlogError::Decode {
+            position: self.position.clone(),
+            detail: format!("{}.{}: {detail}", self.meta.schema, self.meta.table),
+        }
+    }
+}
+
+impl fmt::Debug for RawRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawRows")
+            .field("table", &format_args!("{}.{}", self.meta.schema, self.meta.table))
+            .field("kind", &self.kind)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
+}
+
+impl PartialEq for RawRows {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.data == other.data
+            && self.meta.schema == other.meta.schema
+            && self.meta.table == other.meta.table
+            && self.meta.plan == other.meta.plan
+    }
+}
+
 /// A column of a table as of a given rows event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BinlogColumn {
@@ -155,8 +227,8 @@ pub enum ChangeEvent {
         /// Server time (seconds since the epoch).
         timestamp: u32,
     },
-    /// Rows of one table from one rows event (a statement may span several); values already
-    /// normalised (see [`RowImage`]).
+    /// Rows of one table from one rows event (a statement may span several), checked
+    /// against the table map but not decoded yet (see [`RawRows`]).
     Rows {
         /// Schema.
         schema: String,
@@ -167,7 +239,7 @@ pub enum ChangeEvent {
         /// Insert, update or delete.
         kind: RowKind,
         /// The rows, in order.
-        rows: Vec<RowImage>,
+        rows: RawRows,
         /// Where this rows event starts (inside the transaction: not a resume point).
         position: BinlogPosition,
         /// Server time (seconds since the epoch).

@@ -18,7 +18,7 @@ use super::checks::{self, SourceFacts, text};
 use super::rows::{self, parse_rows_header};
 use super::schema::{self, SchemaHistory};
 use super::tablemap::{self, TableMeta, parse_table_map};
-use super::{BinlogError, BinlogPosition, ChangeEvent, ReaderOptions, ddl};
+use super::{BinlogError, BinlogPosition, ChangeEvent, RawRows, ReaderOptions, ddl};
 use crate::source::SourceConfig;
 
 // Event type codes the reader acts on.
@@ -981,18 +981,19 @@ impl BinlogReader {
                 "exclude the table from the task's table mappings",
             ));
         }
-        let rows = rows::decode_rows(&meta, &h)
+        rows::check_rows(&meta, &h)
             .map_err(|d| decode_err(format!("{}.{}: {d}", meta.schema, meta.table)))?;
-        if rows.is_empty() {
+        if h.rows.is_empty() {
             return Ok(None);
         }
+        let position = self.at(start);
         Ok(Some(ChangeEvent::Rows {
             schema: meta.schema.clone(),
             table: meta.table.clone(),
             columns: meta.columns.clone(),
             kind: h.kind,
-            rows,
-            position: self.at(start),
+            rows: RawRows::new(meta, h.kind, h.rows.to_vec(), position.clone()),
+            position,
             timestamp,
         }))
     }

@@ -80,11 +80,10 @@ fn all_present(bits: &[u8], n: usize) -> bool {
     (0..n).all(|i| bit(bits, i))
 }
 
-/// Decodes every row of a rows event with the table's plan.
-///
-/// Errors (as text for [`super::BinlogError::Decode`]) when the event is malformed, does not
-/// match the table map, or holds a partial row image (`binlog_row_image` not FULL).
-pub(crate) fn decode_rows(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<Vec<RowImage>, String> {
+/// Checks a rows event against its table map before its rows are decoded: the column count,
+/// and that every column is present (a partial row image means `binlog_row_image` is not
+/// FULL). Errors are text for [`super::BinlogError::Decode`].
+pub(crate) fn check_rows(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<(), String> {
     let n = meta.plan.len();
     if n == 0 {
         return Err("a rows event for a table without columns".to_owned());
@@ -102,49 +101,150 @@ pub(crate) fn decode_rows(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<Vec<Ro
             meta.schema, meta.table
         ));
     }
-    // Rough capacity: a row takes at least one byte per column or so.
-    let mut out = Vec::with_capacity((h.rows.len() / (n.max(1) * 4)).clamp(1, 4096));
-    let mut c = Cur::new(h.rows);
+    Ok(())
+}
+
+/// Receives row images as they are decoded: [`decode_images`] calls `start_image` before
+/// each image, then `value` or `text` once per column, in column order.
+pub(crate) trait ImageSink {
+    /// A new image starts.
+    fn start_image(&mut self);
+    /// Column `col`'s value, in the shape full load reads (see [`super::RowImage`]).
+    fn value(&mut self, col: usize, v: Value);
+    /// Column `col` of a character or binary string type stored as is (UTF-8 or ASCII text, or raw
+    /// bytes for binary strings): what [`Self::value`] would get as `Value::Bytes(raw)`,
+    /// borrowed from the event.
+    fn text(&mut self, col: usize, raw: &[u8]);
+}
+
+/// Decodes the row images of a rows event body (`rows`: the part after the header) of
+/// kind `kind` with the table's plan; an update is its before image, then its after image.
+/// Returns the number of rows.
+pub(crate) fn decode_images(
+    plan: &[Dec],
+    kind: RowKind,
+    rows: &[u8],
+    sink: &mut impl ImageSink,
+) -> Result<u64, String> {
+    let mut c = Cur::new(rows);
+    let mut count = 0;
     while !c.is_empty() {
-        let row = match h.kind {
-            RowKind::Insert => RowImage {
+        read_image(&mut c, plan, sink)?;
+        if kind == RowKind::Update {
+            read_image(&mut c, plan, sink)?;
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Collects images as [`RowImage`]s.
+struct Images {
+    kind: RowKind,
+    rows: Vec<RowImage>,
+    current: Vec<Value>,
+    /// Images started (updates pair them).
+    started: usize,
+}
+
+impl Images {
+    fn finish_image(&mut self) {
+        if self.started == 0 {
+            return;
+        }
+        let image = std::mem::take(&mut self.current);
+        match self.kind {
+            RowKind::Insert => self.rows.push(RowImage {
                 before: None,
-                after: Some(read_image(&mut c, &meta.plan)?),
-            },
-            RowKind::Delete => RowImage {
-                before: Some(read_image(&mut c, &meta.plan)?),
+                after: Some(image),
+            }),
+            RowKind::Delete => self.rows.push(RowImage {
+                before: Some(image),
                 after: None,
-            },
+            }),
+            RowKind::Update if self.started % 2 == 1 => self.rows.push(RowImage {
+                before: Some(image),
+                after: None,
+            }),
             RowKind::Update => {
-                let before = read_image(&mut c, &meta.plan)?;
-                let after = read_image(&mut c, &meta.plan)?;
-                RowImage {
-                    before: Some(before),
-                    after: Some(after),
+                if let Some(last) = self.rows.last_mut() {
+                    last.after = Some(image);
                 }
             }
-        };
-        out.push(row);
+        }
     }
-    Ok(out)
+}
+
+impl ImageSink for Images {
+    fn start_image(&mut self) {
+        self.finish_image();
+        self.started += 1;
+    }
+
+    fn value(&mut self, _col: usize, v: Value) {
+        self.current.push(v);
+    }
+
+    fn text(&mut self, _col: usize, raw: &[u8]) {
+        self.current.push(Value::Bytes(raw.to_vec()));
+    }
+}
+
+/// Decodes every row of a rows event (checked with [`check_rows`]) into [`RowImage`]s.
+pub(crate) fn decode_rows(
+    plan: &[Dec],
+    kind: RowKind,
+    rows: &[u8],
+) -> Result<Vec<RowImage>, String> {
+    let mut images = Images {
+        kind,
+        rows: Vec::new(),
+        current: Vec::with_capacity(plan.len()),
+        started: 0,
+    };
+    decode_images(plan, kind, rows, &mut images)?;
+    images.finish_image();
+    Ok(images.rows)
 }
 
 fn eof() -> String {
     "the row data ends early (truncated or malformed rows event)".to_owned()
 }
 
-fn read_image(c: &mut Cur<'_>, plan: &[Dec]) -> Result<Vec<Value>, String> {
+fn read_image(c: &mut Cur<'_>, plan: &[Dec], sink: &mut impl ImageSink) -> Result<(), String> {
     let n = plan.len();
     let nulls = c.take(n.div_ceil(8)).ok_or_else(eof)?;
-    let mut values = Vec::with_capacity(n);
+    sink.start_image();
     for (i, dec) in plan.iter().enumerate() {
         if bit(nulls, i) {
-            values.push(Value::NULL);
-        } else {
-            values.push(read_value(c, dec).map_err(|e| format!("column {}: {e}", i + 1))?);
+            sink.value(i, Value::NULL);
+            continue;
+        }
+        match dec {
+            // Character data in UTF-8 (or ASCII in latin1) and binary strings: handed over
+            // borrowed.
+            Dec::Str {
+                prefix,
+                conv,
+                pad: None,
+            } => {
+                let raw = c
+                    .uint_le(usize::from(*prefix))
+                    .and_then(|len| c.take(usize::try_from(len).ok()?))
+                    .ok_or_else(|| format!("column {}: {}", i + 1, eof()))?;
+                if *conv == TextConv::Raw || (*conv == TextConv::Latin1 && raw.is_ascii()) {
+                    sink.text(i, raw);
+                } else {
+                    sink.value(i, Value::Bytes(to_utf8(*conv, raw)));
+                }
+            }
+            dec => sink.value(
+                i,
+                read_value(c, dec).map_err(|e| format!("column {}: {e}", i + 1))?,
+            ),
         }
     }
-    Ok(values)
+    Ok(())
 }
 
 fn sign_extend(v: u64, bytes: u8) -> i64 {
@@ -554,6 +654,11 @@ mod tests {
         }
     }
 
+    fn decode(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<Vec<RowImage>, String> {
+        check_rows(meta, h)?;
+        decode_rows(&meta.plan, h.kind, h.rows)
+    }
+
     fn every_decoder() -> Vec<Dec> {
         let names = std::sync::Arc::new(vec![b"a".to_vec(), b"b".to_vec()]);
         vec![
@@ -585,6 +690,11 @@ mod tests {
                 prefix: 2,
                 conv: TextConv::Utf16,
             },
+            Dec::Str {
+                prefix: 2,
+                conv: TextConv::Raw,
+                pad: None,
+            },
             Dec::Json { prefix: 4 },
             Dec::Enum {
                 pack: 1,
@@ -598,19 +708,19 @@ mod tests {
         #[test]
         fn rows_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..400), ty in 20u8..35, post in 0u8..12) {
             if let Some(h) = parse_rows_header(&data, ty, post) {
-                let _ = decode_rows(&meta_with(every_decoder()), &h);
+                let _ = decode(&meta_with(every_decoder()), &h);
                 let n = h.ncols.min(every_decoder().len());
-                let _ = decode_rows(&meta_with(every_decoder()[..n].to_vec()), &h);
+                let _ = decode(&meta_with(every_decoder()[..n].to_vec()), &h);
             }
             for dec in every_decoder() {
                 let _ = read_value(&mut Cur::new(&data), &dec);
             }
             // A valid UPDATE header for all decoders, then arbitrary row bytes.
             let n = every_decoder().len() as u8;
-            let mut event = vec![1, 0, 0, 0, 0, 0, 0, 0, n, 0xff, 0xff, 0x03, 0xff, 0xff, 0x03];
+            let mut event = vec![1, 0, 0, 0, 0, 0, 0, 0, n, 0xff, 0xff, 0x07, 0xff, 0xff, 0x07];
             event.extend_from_slice(&data);
             let h = parse_rows_header(&event, UPDATE_ROWS_V1, 8).unwrap();
-            let _ = decode_rows(&meta_with(every_decoder()), &h);
+            let _ = decode(&meta_with(every_decoder()), &h);
             let _ = super::super::jsonb::to_text(&data);
         }
     }

@@ -387,7 +387,7 @@ fn parse_optional(mut data: &[u8], columns: &[MapColumn]) -> OptionalMeta {
 }
 
 /// How one column's value is read from a row image.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Dec {
     Null,
     Int {
