@@ -85,10 +85,6 @@ pub struct TableEncoder {
     target: std::sync::Arc<TaskTarget>,
     plan: TablePlan,
     kinds: Vec<ColumnKind>,
-    /// For each output column: whether to emit it (LOB columns dropped without SupportLobs).
-    emit: Vec<bool>,
-    /// Source index -> output name, for before-images.
-    source_names: Vec<Option<String>>,
     table_def: TableDef,
     /// The source columns the encoder was built for.
     source_columns: Vec<crate::source::ColumnInfo>,
@@ -101,6 +97,12 @@ pub struct TableEncoder {
     template: DataRecordTemplate,
     /// Some output column is an expression (`add-column`).
     has_expressions: bool,
+    /// The emitted output columns: (output index, source index, or `None` for an
+    /// expression).
+    data_columns: Vec<(usize, Option<usize>)>,
+    /// The source columns of the `BeforeImageSettings` before-image (named ones that pass
+    /// its column filter), when enabled.
+    before_columns: Vec<usize>,
 }
 
 impl TableEncoder {
@@ -194,13 +196,38 @@ impl TableEncoder {
             .columns
             .iter()
             .any(|c| matches!(c.source, ColumnSource::Expression(_)));
+        let data_columns = plan
+            .columns
+            .iter()
+            .zip(&emit)
+            .enumerate()
+            .filter(|(_, (_, emit))| **emit)
+            .map(|(i, (c, _))| match c.source {
+                ColumnSource::Source { index } => (i, Some(index)),
+                ColumnSource::Expression(_) => (i, None),
+            })
+            .collect();
+        let before_columns = match &target.before_image {
+            Some((_, filter)) => (0..info.columns.len())
+                .filter(|i| {
+                    let named = matches!(source_names.get(*i), Some(Some(_)));
+                    named
+                        && match filter {
+                            ColumnFilter::PkOnly => plan.primary_key.contains(i),
+                            ColumnFilter::NonLob => !kinds.get(*i).is_some_and(ColumnKind::is_lob),
+                            ColumnFilter::All => true,
+                        }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         TableEncoder {
             template,
             has_expressions,
+            data_columns,
+            before_columns,
             target,
             kinds,
-            emit,
-            source_names,
             table_def,
             source_columns: info.columns.clone(),
             size_hint: [512.into(), 512.into(), 512.into()],
@@ -381,19 +408,12 @@ impl TableEncoder {
     fn before_image<'a>(
         &'a self,
         before: Row<'a>,
-        filter: ColumnFilter,
         include_null: bool,
     ) -> impl Iterator<Item = (usize, ValueRef<'a>)> + 'a {
-        (0..before.len()).filter_map(move |i| {
-            let named = matches!(self.source_names.get(i), Some(Some(_)));
-            let keep = match filter {
-                ColumnFilter::PkOnly => self.plan.primary_key.contains(&i),
-                ColumnFilter::NonLob => !self.kinds.get(i).is_some_and(ColumnKind::is_lob),
-                ColumnFilter::All => true,
-            };
-            let v = before.get(i);
-            (named && keep && (include_null || !v.is_null())).then_some((i, v))
-        })
+        self.before_columns
+            .iter()
+            .map(move |&i| (i, before.get(i)))
+            .filter(move |(_, v)| include_null || !v.is_null())
     }
 
     /// How records of operation `op` (in transaction `txn`, for CDC) get their partition key.
@@ -520,15 +540,13 @@ impl RowWriter<'_> {
             Vec::new()
         };
         let exprs = &exprs;
-        let data = columns
+        let data = enc
+            .data_columns
             .iter()
-            .zip(&enc.emit)
-            .enumerate()
-            .filter(|(_, (_, emit))| **emit)
-            .map(move |(i, (c, _))| {
-                let v = match &c.source {
-                    ColumnSource::Source { index } => after.get(*index),
-                    ColumnSource::Expression(_) => exprs
+            .map(move |&(i, source)| {
+                let v = match source {
+                    Some(index) => after.get(index),
+                    None => exprs
                         .iter()
                         .find(|(j, _)| *j == i)
                         .map_or(ValueRef::Null, |(_, v)| ValueRef::Value(v)),
@@ -552,9 +570,7 @@ impl RowWriter<'_> {
             });
         let data = data.chain(bi_data);
         let before_image = match (&t.before_image, before) {
-            (Some((_, filter)), Some(b)) if self.before_image => {
-                Some(enc.before_image(b, *filter, include_null))
-            }
+            (Some(_), Some(b)) if self.before_image => Some(enc.before_image(b, include_null)),
             _ => None,
         };
         let key = enc.partition_key(&self.key, after);

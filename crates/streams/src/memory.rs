@@ -456,6 +456,9 @@ impl MemoryStream {
             }
         };
         let retention = st.retention;
+        // The records of one request arrive together.
+        let arrival = SystemTime::now().max(st.last_arrival);
+        st.last_arrival = arrival;
         let mut out = Vec::with_capacity(records.len());
         for (i, (r, shard)) in records.iter().zip(shards).enumerate() {
             if failing.contains(&i) {
@@ -467,8 +470,6 @@ impl MemoryStream {
             }
             st.counter += 1;
             let counter = st.counter;
-            let arrival = SystemTime::now().max(st.last_arrival);
-            st.last_arrival = arrival;
             if let Some(q) = st.shards.get_mut(shard) {
                 q.push_back(Stored {
                     counter,
