@@ -170,7 +170,7 @@ impl RenderedRows {
             (ColumnKind::Integer { .. } | ColumnKind::Year, MyValue::UInt(u)) => {
                 self.push_integer(i128::from(u), opts)
             }
-            (kind, MyValue::Bytes(b)) if kind.is_plain_text() => match std::str::from_utf8(&b) {
+            (kind, MyValue::Bytes(b)) if kind.is_plain_text() => match utf8(&b) {
                 Ok(s) => self.push_str(s),
                 Err(_) => self.push_value(kind.render(MyValue::Bytes(b), opts, lob_limit)),
             },
@@ -187,11 +187,16 @@ impl RenderedRows {
         opts: &RenderOptions,
         lob_limit: Option<usize>,
     ) {
-        match std::str::from_utf8(bytes) {
+        match utf8(bytes) {
             Ok(s) if kind.is_plain_text() => self.push_str(s),
             _ => self.push_value(kind.render(MyValue::Bytes(bytes.to_vec()), opts, lob_limit)),
         }
     }
+}
+
+/// `bytes` as text when they are UTF-8 (checked with SIMD: most text columns go through here).
+fn utf8(bytes: &[u8]) -> Result<&str, simdutf8::basic::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes)
 }
 
 /// An owned copy of a borrowed value.

@@ -126,11 +126,21 @@ const CP1252_HIGH: [char; 32] = [
 ];
 
 /// Converts `bytes` in charset `conv` to UTF-8 bytes.
+/// True when every byte is ASCII. Whole 16-byte blocks are checked without branches, which
+/// the compiler turns into SIMD (`<[u8]>::is_ascii` does not here).
+pub(crate) fn is_ascii(bytes: &[u8]) -> bool {
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    blocks
+        .iter()
+        .all(|b| b.iter().fold(0u8, |acc, &x| acc | x) < 0x80)
+        && rest.iter().all(u8::is_ascii)
+}
+
 pub(crate) fn to_utf8(conv: TextConv, bytes: &[u8]) -> Vec<u8> {
     match conv {
         TextConv::Raw | TextConv::Unsupported => bytes.to_vec(),
         TextConv::Latin1 => {
-            if bytes.is_ascii() {
+            if is_ascii(bytes) {
                 return bytes.to_vec();
             }
             let mut s = String::with_capacity(bytes.len() + 8);
@@ -173,6 +183,19 @@ pub(crate) fn to_utf8(conv: TextConv, bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_at_every_length_and_offset() {
+        for len in 0..70 {
+            let clean = vec![b'a'; len];
+            assert!(is_ascii(&clean));
+            for at in 0..len {
+                let mut dirty = clean.clone();
+                dirty[at] = 0x80 | (at as u8);
+                assert!(!is_ascii(&dirty), "len {len}, at {at}");
+            }
+        }
+    }
 
     #[test]
     fn conversions() {

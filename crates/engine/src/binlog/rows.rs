@@ -8,7 +8,7 @@
 
 use mysql_async::Value;
 
-use super::charset::{TextConv, to_utf8};
+use super::charset::{TextConv, is_ascii, to_utf8};
 use super::tablemap::{Cur, Dec, TableMeta};
 use super::{RowImage, RowKind};
 
@@ -232,7 +232,7 @@ fn read_image(c: &mut Cur<'_>, plan: &[Dec], sink: &mut impl ImageSink) -> Resul
                     .uint_le(usize::from(*prefix))
                     .and_then(|len| c.take(usize::try_from(len).ok()?))
                     .ok_or_else(|| format!("column {}: {}", i + 1, eof()))?;
-                if *conv == TextConv::Raw || (*conv == TextConv::Latin1 && raw.is_ascii()) {
+                if *conv == TextConv::Raw || (*conv == TextConv::Latin1 && is_ascii(raw)) {
                     sink.text(i, raw);
                 } else {
                     sink.value(i, Value::Bytes(to_utf8(*conv, raw)));
