@@ -34,15 +34,17 @@ pub fn integer(v: i128, opts: &RenderOptions) -> Value {
 
 /// Appends the number literal [`integer`] renders.
 pub fn integer_into(v: i128, opts: &RenderOptions, out: &mut String) {
-    // The largest magnitude written as a plain integer: 16 digits, 18 with
-    // UseLargeIntegerValue (both fit an i64).
-    let limit: u128 = if opts.use_large_integer_value {
-        10u128.pow(MAX_LARGE_INTEGER_DIGITS as u32) - 1
+    /// The largest magnitudes written as plain integers: 16 digits, 18 with
+    /// UseLargeIntegerValue (both fit an i64).
+    const PLAIN: i64 = 10i64.pow(MAX_PLAIN_INTEGER_DIGITS as u32) - 1;
+    const LARGE: i64 = 10i64.pow(MAX_LARGE_INTEGER_DIGITS as u32) - 1;
+    let limit = if opts.use_large_integer_value {
+        LARGE
     } else {
-        10u128.pow(MAX_PLAIN_INTEGER_DIGITS as u32) - 1
+        PLAIN
     };
     match i64::try_from(v) {
-        Ok(small) if v.unsigned_abs() <= limit => {
+        Ok(small) if (-limit..=limit).contains(&small) => {
             out.push_str(itoa::Buffer::new().format(small));
         }
         _ => out.push_str(&scientific(v as f64)),

@@ -1,10 +1,12 @@
 //! Change data capture: binlog events in, DMS records out, checkpoints saved.
 //!
-//! A reader task decodes the binlog ([`crate::binlog`]) and hands events over a bounded
-//! channel to this loop, which turns them into records and writes them. Records of several
-//! transactions share a batch; the batch is written as soon as the reader has nothing more
-//! ready (the source is idle) or it is full, and only then is the checkpoint moved to the
-//! end of the last transaction in it. So:
+//! A reader task reads the binlog ([`crate::binlog`]) and hands events over a bounded
+//! channel to this loop. Rows events are decoded and encoded on the runtime's workers, in
+//! parallel, and their records written in binlog order. Records of several transactions
+//! share a batch; the batch is written when it is full, or when the reader has nothing more
+//! ready at a transaction boundary (the source is idle; inside a transaction, after
+//! [`MID_TRANSACTION_WAIT`]), and only then is the checkpoint moved to the end of the last
+//! transaction in it. So:
 //!
 //! * only committed work is emitted, in commit order (MariaDB and MySQL write a transaction
 //!   to the binlog when it commits; a rolled-back InnoDB transaction never appears);
@@ -115,6 +117,9 @@ async fn encode_rows(
     Ok(RowsDone { records, rows })
 }
 
+/// How long the reader may run dry inside a transaction before what is batched is written
+/// anyway.
+const MID_TRANSACTION_WAIT: Duration = Duration::from_millis(2);
 /// How often the checkpoint is saved while changes flow.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// First wait before reconnecting to the source (doubled per failed attempt, up to 10 s).
@@ -365,6 +370,9 @@ struct Capture {
     /// Sink position at the start of the open transaction (to drop its records when the
     /// connection is lost before its commit).
     txn_mark: Option<u64>,
+    /// The reader ran dry inside a transaction: flush if nothing more comes for
+    /// [`MID_TRANSACTION_WAIT`].
+    unflushed: bool,
 }
 
 /// Runs CDC until the task is stopped (or reaches `CdcStopPosition`); returns the stop reason.
@@ -454,6 +462,7 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
         skip_before,
         skip_txn: false,
         txn_mark: None,
+        unflushed: false,
         ctx,
     };
 
@@ -559,7 +568,13 @@ impl Capture {
                     self.flush(true).await?;
                     continue;
                 }
+                _ = tokio::time::sleep(MID_TRANSACTION_WAIT), if self.unflushed => {
+                    self.flush(false).await?;
+                    self.unflushed = false;
+                    continue;
+                }
             };
+            self.unflushed = false;
             let Some(ev) = ev else {
                 return Err(EngineError::Source {
                     message: "the binlog reader stopped".into(),
@@ -570,9 +585,16 @@ impl Capture {
             if let Some(reason) = self.handle(ev).await? {
                 return Ok(reason);
             }
-            // The source has nothing more ready: write what is batched and checkpoint.
+            // The source has nothing more ready: write what is batched and checkpoint. Inside
+            // a transaction more is on its way (a transaction reaches the binlog whole, at
+            // commit): the reader is only behind, and flushing would stall the encoding
+            // pipeline. Flush then only if nothing comes for a moment.
             if rx.is_empty() {
-                self.flush(false).await?;
+                if self.txn.is_none() {
+                    self.flush(false).await?;
+                } else {
+                    self.unflushed = true;
+                }
             }
         }
     }
