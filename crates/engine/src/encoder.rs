@@ -4,21 +4,21 @@
 //! resolved mapping plan; it then encodes every record of that table, for full load and CDC
 //! alike, so both phases write the same columns, names, types and partition keys.
 
+use crate::binlog::ImageSink;
 use crate::columns::ColumnKind;
 use crate::mapping::{ColumnSource, PartitionKeySpec, RecordLayout, TablePlan};
+use crate::row::{RenderedRows, Row};
 use crate::settings::ColumnFilter;
 use crate::source::TableInfo;
-use dmsrs_codec::{
-    ColumnDef, Control, DataRecordTemplate, Fields, Metadata, MetadataRef, MetadataTemplate, NumRef,
-    Operation, PartitionKeyType, Record, RecordType, RenderOptions, TableDef, Value, encode_into,
-    partition, render,
-};
-use crate::binlog::ImageSink;
-use crate::row::{RenderedRows, Row};
 use dmsrs_codec::ValueRef;
+use dmsrs_codec::{
+    ColumnDef, Control, DataRecordTemplate, Fields, Metadata, MetadataRef, MetadataTemplate,
+    NumRef, Operation, PartitionKeyType, Record, RecordType, RenderOptions, TableDef, Value,
+    encode_into, partition, render,
+};
+use dmsrs_tasks::KinesisSettings;
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
-use dmsrs_tasks::KinesisSettings;
 
 /// Kinesis's limit on one record: data plus partition key.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -464,9 +464,7 @@ impl TableEncoder {
                     .partition_key_column
                     .and_then(|i| self.plan.columns.get(i))
                     .and_then(|c| match &c.source {
-                        ColumnSource::Source { index } => {
-                            row.key_text(*index).map(Cow::into_owned)
-                        }
+                        ColumnSource::Source { index } => row.key_text(*index).map(Cow::into_owned),
                         ColumnSource::Expression(e) => e.eval(|i| row.key_text(i)),
                     })
                     .unwrap_or_default();
@@ -554,59 +552,79 @@ impl RowWriter<'_> {
                 (i, v)
             })
             .filter(|(_, v)| include_null || !v.is_null());
+        let key = enc.partition_key(&self.key, after);
         // With the before-image columns of the plan (transformations) appended to `data`.
-        let bi_data = enc
+        let plan_before = enc
             .plan
             .before_image
             .as_ref()
             .filter(|_| self.before_image)
-            .zip(before)
-            .into_iter()
-            .flat_map(|(bi, b)| {
-                bi.columns.iter().enumerate().filter_map(move |(k, c)| {
-                    let v = b.get(c.source_index);
-                    (include_null || !v.is_null()).then_some((columns.len() + k, v))
-                })
-            });
-        let data = data.chain(bi_data);
-        let before_image = match (&t.before_image, before) {
-            (Some(_), Some(b)) if self.before_image => Some(enc.before_image(b, include_null)),
-            _ => None,
+            .zip(before);
+        let bytes = match plan_before {
+            None if enc.plan.layout == RecordLayout::Record => {
+                self.write(data, before, record_id, &key)
+            }
+            _ => {
+                let bi_data = plan_before.into_iter().flat_map(|(bi, b)| {
+                    bi.columns.iter().enumerate().filter_map(move |(k, c)| {
+                        let v = b.get(c.source_index);
+                        (include_null || !v.is_null()).then_some((columns.len() + k, v))
+                    })
+                });
+                let data = data.chain(bi_data);
+                if enc.plan.layout == RecordLayout::Document {
+                    let doc: Fields = data
+                        .filter_map(|(i, v)| {
+                            Some((enc.data_name(i)?.to_owned(), crate::row::owned(v)))
+                        })
+                        .collect();
+                    let doc = Value::Object(doc);
+                    self.write(
+                        std::iter::once((0, ValueRef::Value(&doc))),
+                        before,
+                        record_id,
+                        &key,
+                    )
+                } else {
+                    self.write(data, before, record_id, &key)
+                }
+            }
         };
-        let key = enc.partition_key(&self.key, after);
-        let mut bytes = Vec::with_capacity(self.hint.load(Ordering::Relaxed) + 64);
-        if enc.plan.layout == RecordLayout::Document {
-            let doc: Fields = data
-                .filter_map(|(i, v)| Some((enc.data_name(i)?.to_owned(), crate::row::owned(v))))
-                .collect();
-            let doc = Value::Object(doc);
-            enc.template.encode_into(
-                std::iter::once((0, ValueRef::Value(&doc))),
-                before_image,
-                &self.metadata,
-                record_id,
-                &key,
-                &mut bytes,
-            );
-        } else {
-            enc.template.encode_into(
-                data,
-                before_image,
-                &self.metadata,
-                record_id,
-                &key,
-                &mut bytes,
-            );
-        }
-        self.hint.store(bytes.len(), Ordering::Relaxed);
         Encoded {
             partition_key: key,
             data: bytes,
             operation: self.op.clone(),
         }
     }
-}
 
+    /// Writes a record with these `data` members, the `BeforeImageSettings` before-image
+    /// from `before` (updates), and the group's metadata.
+    fn write<'d>(
+        &self,
+        data: impl Iterator<Item = (usize, ValueRef<'d>)>,
+        before: Option<Row<'_>>,
+        record_id: u64,
+        key: &str,
+    ) -> Vec<u8> {
+        let enc = self.enc;
+        let include_null = enc.target.kinesis.include_null_and_empty;
+        let before_image = match (&enc.target.before_image, before) {
+            (Some(_), Some(b)) if self.before_image => Some(enc.before_image(b, include_null)),
+            _ => None,
+        };
+        let mut bytes = Vec::with_capacity(self.hint.load(Ordering::Relaxed) + 64);
+        enc.template.encode_into(
+            data,
+            before_image,
+            &self.metadata,
+            record_id,
+            key,
+            &mut bytes,
+        );
+        self.hint.store(bytes.len(), Ordering::Relaxed);
+        bytes
+    }
+}
 
 /// Renders binlog row images into [`RenderedRows`]: made by [`TableEncoder::image_sink`].
 pub(crate) struct RowSink<'a> {
@@ -760,8 +778,8 @@ mod tests {
     }
 
     fn encoder(rules: serde_json::Value, target: Arc<TaskTarget>) -> TableEncoder {
-        let m = TableMappings::from_json(&serde_json::json!({ "rules": rules }).to_string())
-            .unwrap();
+        let m =
+            TableMappings::from_json(&serde_json::json!({ "rules": rules }).to_string()).unwrap();
         crate::engine::plan_table(&m, &target, &people())
             .unwrap()
             .unwrap()
@@ -832,13 +850,7 @@ mod tests {
         let enc = encoder(serde_json::json!([include_all()]), target(|_| {}));
         let after = row(7, Some("Ada"), None, Some("x\"y"));
         let before = row(7, Some("Ad"), None, None);
-        let (key, text) = encode(
-            &enc,
-            Operation::Update,
-            &after,
-            Some(&before),
-            Some(&txn()),
-        );
+        let (key, text) = encode(&enc, Operation::Update, &after, Some(&before), Some(&txn()));
         assert_eq!(key, "s.people");
         let meta = cdc_meta("update", r#""partition-key-type":"schema-table","#);
         assert_eq!(
@@ -853,7 +865,12 @@ mod tests {
         assert_eq!(String::from_utf8(again.data).unwrap(), text);
         // A delete carries no before-image member.
         let (_, text) = encode(&enc, Operation::Delete, &before, None, Some(&txn()));
-        assert!(text.starts_with(r#"{"data":{"id":7,"first_name":"Ad","last_name":null,"bio":null},"metadata":"#), "{text}");
+        assert!(
+            text.starts_with(
+                r#"{"data":{"id":7,"first_name":"Ad","last_name":null,"bio":null},"metadata":"#
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -875,13 +892,7 @@ mod tests {
         );
         let after = row(7, Some("Ada"), Some("Lovelace"), None);
         let before = row(7, Some("Ada"), None, Some("b"));
-        let (_, text) = encode(
-            &enc,
-            Operation::Update,
-            &after,
-            Some(&before),
-            Some(&txn()),
-        );
+        let (_, text) = encode(&enc, Operation::Update, &after, Some(&before), Some(&txn()));
         let meta = cdc_meta("update", r#""partition-key-type":"schema-table","#);
         assert_eq!(
             text,
@@ -908,14 +919,22 @@ mod tests {
         };
         let after = row(7, Some("Ada"), Some("Love\"lace"), None);
         let cases = [
-            (om(serde_json::json!({"partition-key-type": "primary-key"})), "primary-key", "s.people.7"),
             (
-                om(serde_json::json!({"partition-key-type": "attribute-name", "partition-key-name": "last_name"})),
+                om(serde_json::json!({"partition-key-type": "primary-key"})),
+                "primary-key",
+                "s.people.7",
+            ),
+            (
+                om(
+                    serde_json::json!({"partition-key-type": "attribute-name", "partition-key-name": "last_name"}),
+                ),
                 "attribute-name",
                 "Love\"lace",
             ),
             (
-                om(serde_json::json!({"partition-key-type": "constant", "partition-key": {"value": "K"}})),
+                om(
+                    serde_json::json!({"partition-key-type": "constant", "partition-key": {"value": "K"}}),
+                ),
                 "constant",
                 "K",
             ),
@@ -947,7 +966,10 @@ mod tests {
         );
         let (key, text) = encode(&enc, Operation::Insert, &after, None, Some(&txn()));
         assert_eq!(key, "s.people.7");
-        assert!(text.contains(r#""partition-key-type":"primary-key","schema-name""#), "{text}");
+        assert!(
+            text.contains(r#""partition-key-type":"primary-key","schema-name""#),
+            "{text}"
+        );
     }
 
     #[test]

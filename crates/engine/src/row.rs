@@ -205,7 +205,9 @@ pub(crate) fn owned(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Literal("true") => Value::Bool(true),
         ValueRef::Literal("false") => Value::Bool(false),
-        ValueRef::Literal(l) => dmsrs_codec::Number::from_literal(l).map_or(Value::Null, Value::Number),
+        ValueRef::Literal(l) => {
+            dmsrs_codec::Number::from_literal(l).map_or(Value::Null, Value::Number)
+        }
         ValueRef::Str(s) => Value::String(s.to_owned()),
         ValueRef::Value(v) => v.clone(),
     }

@@ -532,9 +532,10 @@ async fn minimal_metadata_decodes_each_row_with_its_own_schema() {
         events
             .iter()
             .find_map(|e| match e {
-                ChangeEvent::Rows { columns, rows, .. } => {
-                    Some((columns.clone(), rows.decode().unwrap()[0].after.clone().unwrap()))
-                }
+                ChangeEvent::Rows { columns, rows, .. } => Some((
+                    columns.clone(),
+                    rows.decode().unwrap()[0].after.clone().unwrap(),
+                )),
                 _ => None,
             })
             .unwrap()

@@ -160,12 +160,12 @@ impl MemoryStreamBuilder {
 /// The sequence number of stream-wide counter `counter` in shard `shard`.
 fn format_seq(counter: u64, shard: usize) -> String {
     // Written by hand: this runs once per record and `format!` padding is slow.
-    fn put(b: &mut [u8; 56], end: usize, mut v: u64) {
-        let mut i = end;
-        while v > 0 && i > 0 {
-            i -= 1;
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+    fn put(b: &mut [u8; 56], end: usize, v: u64) {
+        let mut digits = itoa::Buffer::new();
+        let d = digits.format(v).as_bytes();
+        let start = end.saturating_sub(d.len());
+        if let (Some(to), Some(from)) = (b.get_mut(start..end), d.get(d.len() - (end - start)..)) {
+            to.copy_from_slice(from);
         }
     }
     let mut b = [b'0'; 56];
@@ -173,7 +173,7 @@ fn format_seq(counter: u64, shard: usize) -> String {
     put(&mut b, 46, counter);
     put(&mut b, 56, shard as u64);
     // Only ASCII digits were written.
-    String::from_utf8(b.to_vec()).unwrap_or_default()
+    std::str::from_utf8(&b).unwrap_or_default().to_owned()
 }
 
 /// Parses a sequence number made by [`format_seq`].

@@ -7,7 +7,9 @@
 //! `transaction-record-id` and `partition-key-value` (the rows of one rows event, or one
 //! chunk of a full load).
 
-use super::{Hole, MessageFormat, MetadataRef, Out, PlainKey, write_escaped, write_metadata, write_u64};
+use super::{
+    Hole, MessageFormat, MetadataRef, Out, PlainKey, write_escaped, write_metadata, write_u64,
+};
 use crate::value::ValueRef;
 
 /// A member's separator and key (`,\n\t\t"name":\t` or `,"name":`), as written for every
@@ -74,8 +76,9 @@ impl DataRecordTemplate {
             pretty,
             first_skip: if pretty { 2 } else { 1 },
             data_keys: member_keys(pretty, 2, data_names),
-            before_image: before_image
-                .map(|(field, names)| (member_key(pretty, 1, field), member_keys(pretty, 2, names))),
+            before_image: before_image.map(|(field, names)| {
+                (member_key(pretty, 1, field), member_keys(pretty, 2, names))
+            }),
         }
     }
 
@@ -294,7 +297,10 @@ mod tests {
             &mut got,
         );
         let text = String::from_utf8(got).unwrap();
-        assert!(text.starts_with("{\n\t\"data\":\t{\n\t\t\"name\":\t\"x\"\n\t},"), "{text}");
+        assert!(
+            text.starts_with("{\n\t\"data\":\t{\n\t\t\"name\":\t\"x\"\n\t},"),
+            "{text}"
+        );
         assert!(text.contains("\"transaction-record-id\":\t5,"), "{text}");
         assert!(!text.contains("before"), "{text}");
     }

@@ -185,7 +185,10 @@ impl RawRows {
 impl fmt::Debug for RawRows {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RawRows")
-            .field("table", &format_args!("{}.{}", self.meta.schema, self.meta.table))
+            .field(
+                "table",
+                &format_args!("{}.{}", self.meta.schema, self.meta.table),
+            )
             .field("kind", &self.kind)
             .field("bytes", &self.data.len())
             .finish()
