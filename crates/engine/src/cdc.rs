@@ -26,7 +26,7 @@ use crate::binlog::{
     RawRows, ReaderOptions, RowKind, classify,
 };
 use crate::checkpoint::{Checkpoint, CheckpointStore, parse_start_position};
-use crate::encoder::{TableEncoder, TaskTarget, TxnMeta, apply_exceptions_record};
+use crate::encoder::{RecordBatch, TableEncoder, TaskTarget, TxnMeta, apply_exceptions_record};
 use crate::engine::plan_table;
 use crate::error::{EngineError, Result};
 use crate::mapping::TableMappings;
@@ -45,14 +45,14 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 /// Events buffered between the binlog reader and the writer.
-const CHANNEL_EVENTS: usize = 64;
+const CHANNEL_EVENTS: usize = 256;
 /// Records per write when the source keeps the engine busy.
 const MAX_BATCH_RECORDS: usize = 500;
 /// Rows events of at least this many bytes are decoded and encoded on the runtime's
 /// workers; smaller ones (a single-row change: latency matters more) inline.
 const PARALLEL_MIN_BYTES: usize = 1024;
 /// Encoding jobs in flight (bounds memory: each holds one rows event and its records).
-const MAX_IN_FLIGHT: usize = 8;
+const MAX_IN_FLIGHT: usize = 16;
 
 /// The `transaction-record-id` of a rows event's first row: known, or sent by the job of
 /// the rows event before it once that job knows how many rows it has.
@@ -96,7 +96,7 @@ async fn encode_rows(
     meta.record_id = first_id;
     let writer = enc.rows(op.clone(), Some(&meta), &render::TimestampText::now());
     let plan = enc.plan();
-    let mut records = Vec::with_capacity(rendered.rows());
+    let mut batch = RecordBatch::with_capacity(usize::try_from(rows).unwrap_or(0), &writer);
     for r in 0..rows {
         let r = usize::try_from(r).unwrap_or(usize::MAX);
         let (data, bi) = match op {
@@ -106,14 +106,12 @@ async fn encode_rows(
         if plan.row_filter.is_some() && !plan.row_passes(|i| data.key_text(i)) {
             continue;
         }
-        let rec = writer.row(data, bi, first_id + r as u64);
-        if rec.size() > crate::encoder::MAX_RECORD_BYTES {
-            let (schema, table) = (&enc.plan().source_schema, &enc.plan().source_table);
-            warn!(table = %format!("{schema}.{table}"), key = %rec.partition_key, size = rec.size(), "change skipped: its record exceeds the Kinesis 1 MiB limit");
-            continue;
+        if let Err((key, size)) = batch.push(&writer, data, bi, first_id + r as u64) {
+            let (schema, table) = (&plan.source_schema, &plan.source_table);
+            warn!(table = %format!("{schema}.{table}"), %key, size, "change skipped: its record exceeds the Kinesis 1 MiB limit");
         }
-        records.push(rec);
     }
+    let records = batch.finish(&op);
     Ok(RowsDone { records, rows })
 }
 

@@ -10,6 +10,7 @@ use crate::mapping::{ColumnSource, PartitionKeySpec, RecordLayout, TablePlan};
 use crate::row::{RenderedRows, Row};
 use crate::settings::ColumnFilter;
 use crate::source::TableInfo;
+use bytes::Bytes;
 use dmsrs_codec::ValueRef;
 use dmsrs_codec::{
     ColumnDef, Control, DataRecordTemplate, Fields, Metadata, MetadataRef, MetadataTemplate,
@@ -67,7 +68,7 @@ pub struct Encoded {
     /// Kinesis partition key.
     pub partition_key: String,
     /// The record bytes.
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// The operation (for statistics).
     pub operation: Operation,
 }
@@ -516,6 +517,24 @@ impl RowWriter<'_> {
     /// an update; `record_id` is the `transaction-record-id` (ignored unless the group has
     /// transaction details).
     pub fn row(&self, after: Row<'_>, before: Option<Row<'_>>, record_id: u64) -> Encoded {
+        let mut data = Vec::new();
+        let partition_key = self.row_into(after, before, record_id, &mut data);
+        Encoded {
+            partition_key,
+            data: Bytes::from(data),
+            operation: self.op.clone(),
+        }
+    }
+
+    /// [`RowWriter::row`] appending the record to `buf` (records of many rows can share one
+    /// buffer, and then one allocation); returns the record's partition key.
+    pub fn row_into(
+        &self,
+        after: Row<'_>,
+        before: Option<Row<'_>>,
+        record_id: u64,
+        buf: &mut Vec<u8>,
+    ) -> String {
         let enc = self.enc;
         let t = &enc.target;
         let include_null = t.kinesis.include_null_and_empty;
@@ -560,9 +579,9 @@ impl RowWriter<'_> {
             .as_ref()
             .filter(|_| self.before_image)
             .zip(before);
-        let bytes = match plan_before {
+        match plan_before {
             None if enc.plan.layout == RecordLayout::Record => {
-                self.write(data, before, record_id, &key)
+                self.write(data, before, record_id, &key, buf)
             }
             _ => {
                 let bi_data = plan_before.into_iter().flat_map(|(bi, b)| {
@@ -584,17 +603,14 @@ impl RowWriter<'_> {
                         before,
                         record_id,
                         &key,
+                        buf,
                     )
                 } else {
-                    self.write(data, before, record_id, &key)
+                    self.write(data, before, record_id, &key, buf)
                 }
             }
-        };
-        Encoded {
-            partition_key: key,
-            data: bytes,
-            operation: self.op.clone(),
         }
+        key
     }
 
     /// Writes a record with these `data` members, the `BeforeImageSettings` before-image
@@ -605,24 +621,72 @@ impl RowWriter<'_> {
         before: Option<Row<'_>>,
         record_id: u64,
         key: &str,
-    ) -> Vec<u8> {
+        buf: &mut Vec<u8>,
+    ) {
         let enc = self.enc;
         let include_null = enc.target.kinesis.include_null_and_empty;
         let before_image = match (&enc.target.before_image, before) {
             (Some(_), Some(b)) if self.before_image => Some(enc.before_image(b, include_null)),
             _ => None,
         };
-        let mut bytes = Vec::with_capacity(self.hint.load(Ordering::Relaxed) + 64);
-        enc.template.encode_into(
-            data,
-            before_image,
-            &self.metadata,
-            record_id,
-            key,
-            &mut bytes,
-        );
-        self.hint.store(bytes.len(), Ordering::Relaxed);
-        bytes
+        let start = buf.len();
+        buf.reserve(self.hint.load(Ordering::Relaxed) + 64);
+        enc.template
+            .encode_into(data, before_image, &self.metadata, record_id, key, buf);
+        self.hint.store(buf.len() - start, Ordering::Relaxed);
+    }
+}
+
+/// Data records written into one buffer, so that a group of records costs one allocation:
+/// [`RecordBatch::finish`] hands them out as slices of it.
+#[derive(Debug)]
+pub struct RecordBatch {
+    buf: Vec<u8>,
+    /// (partition key, start, end) of each record in `buf`.
+    spans: Vec<(String, usize, usize)>,
+}
+
+impl RecordBatch {
+    /// Room for about `records` records written by `writer` (sized by the last record
+    /// it wrote).
+    pub fn with_capacity(records: usize, writer: &RowWriter<'_>) -> Self {
+        RecordBatch {
+            buf: Vec::with_capacity(records * (writer.hint.load(Ordering::Relaxed) + 64)),
+            spans: Vec::with_capacity(records),
+        }
+    }
+
+    /// Writes one record with `writer` (see [`RowWriter::row`]). A record over the Kinesis
+    /// limit ([`MAX_RECORD_BYTES`], data plus key) is dropped: `Err((partition key, size))`.
+    pub fn push(
+        &mut self,
+        writer: &RowWriter<'_>,
+        after: Row<'_>,
+        before: Option<Row<'_>>,
+        record_id: u64,
+    ) -> Result<(), (String, usize)> {
+        let start = self.buf.len();
+        let key = writer.row_into(after, before, record_id, &mut self.buf);
+        let size = self.buf.len() - start + key.len();
+        if size > MAX_RECORD_BYTES {
+            self.buf.truncate(start);
+            return Err((key, size));
+        }
+        self.spans.push((key, start, self.buf.len()));
+        Ok(())
+    }
+
+    /// The records, in the order written.
+    pub fn finish(self, op: &Operation) -> Vec<Encoded> {
+        let buf = Bytes::from(self.buf);
+        self.spans
+            .into_iter()
+            .map(|(partition_key, a, b)| Encoded {
+                partition_key,
+                data: buf.slice(a..b),
+                operation: op.clone(),
+            })
+            .collect()
     }
 }
 
@@ -681,7 +745,7 @@ pub fn control_record(
     encode_into(&record, t.kinesis.message_format, &mut data);
     Encoded {
         partition_key: partition::control_key(&t.task_id, schema, table),
-        data,
+        data: Bytes::from(data),
         operation: op,
     }
 }
@@ -831,7 +895,7 @@ mod tests {
         txn: Option<&TxnMeta>,
     ) -> (String, String) {
         let e = enc.row_at(op, after.row(0), before.map(|b| b.row(0)), txn, &ts());
-        (e.partition_key, String::from_utf8(e.data).unwrap())
+        (e.partition_key, String::from_utf8(e.data.to_vec()).unwrap())
     }
 
     fn cdc_meta(op: &str, key: &str) -> String {
@@ -862,7 +926,7 @@ mod tests {
         // The same rows through one writer for the group: the same bytes.
         let w = enc.rows(Operation::Update, Some(&txn()), &ts());
         let again = w.row(after.row(0), Some(before.row(0)), 3);
-        assert_eq!(String::from_utf8(again.data).unwrap(), text);
+        assert_eq!(String::from_utf8(again.data.to_vec()).unwrap(), text);
         // A delete carries no before-image member.
         let (_, text) = encode(&enc, Operation::Delete, &before, None, Some(&txn()));
         assert!(

@@ -11,7 +11,7 @@
 //!    5 MiB). A record over the Kinesis 1 MiB limit after LOB truncation is counted in
 //!    `FullLoadErrorRows` and logged with its key; it is never dropped silently.
 
-use crate::encoder::{MAX_RECORD_BYTES, TableEncoder};
+use crate::encoder::{RecordBatch, TableEncoder};
 use crate::error::{EngineError, Result};
 use crate::row::RenderedRows;
 use crate::runtime::{Cancel, TaskEntry};
@@ -165,12 +165,10 @@ fn encode_chunk(
     rows: Vec<Vec<mysql_async::Value>>,
 ) -> EncodedChunk {
     let plan = enc.plan();
-    let mut out = EncodedChunk {
-        records: Vec::with_capacity(rows.len()),
-        errors: 0,
-    };
+    let mut errors = 0;
     let writer = enc.rows(Operation::Load, None, &render::TimestampText::now());
     let mut rendered = RenderedRows::new();
+    let mut batch = RecordBatch::with_capacity(rows.len(), &writer);
     for row in rows {
         rendered.clear();
         enc.render_into(row, &mut rendered);
@@ -178,20 +176,20 @@ fn encode_chunk(
         if plan.row_filter.is_some() && !plan.row_passes(|i| values.key_text(i)) {
             continue;
         }
-        let e = writer.row(values, None, 0);
-        if e.size() > MAX_RECORD_BYTES {
-            out.errors += 1;
+        if let Err((key, size)) = batch.push(&writer, values, None, 0) {
+            errors += 1;
             warn!(
                 table,
-                key = %e.partition_key,
-                size = e.size(),
+                %key,
+                size,
                 "row skipped: its record exceeds the Kinesis 1 MiB limit even with LOBs truncated to LobMaxSize; counted in FullLoadErrorRows"
             );
-            continue;
         }
-        out.records.push(e);
     }
-    out
+    EncodedChunk {
+        records: batch.finish(&Operation::Load),
+        errors,
+    }
 }
 
 /// Streams the table's rows into the sink; returns (rows written, rows in error).

@@ -146,7 +146,7 @@ mod tests {
     fn rec(key: &str) -> Encoded {
         Encoded {
             partition_key: key.into(),
-            data: key.as_bytes().to_vec(),
+            data: key.as_bytes().to_vec().into(),
             operation: Operation::Insert,
         }
     }
@@ -226,7 +226,7 @@ mod write_behind_tests {
     fn rec(key: &str) -> Encoded {
         Encoded {
             partition_key: key.into(),
-            data: key.as_bytes().to_vec(),
+            data: key.as_bytes().to_vec().into(),
             operation: Operation::Insert,
         }
     }
