@@ -48,9 +48,12 @@ use tracing::{debug, warn};
 const CHANNEL_EVENTS: usize = 256;
 /// Records per write when the source keeps the engine busy.
 const MAX_BATCH_RECORDS: usize = 500;
-/// Rows events of at least this many bytes are decoded and encoded on the runtime's
-/// workers; smaller ones (a single-row change: latency matters more) inline.
+/// Groups of rows events of at least this many bytes are decoded and encoded on the
+/// runtime's workers; smaller ones (a single-row change: latency matters more) inline.
 const PARALLEL_MIN_BYTES: usize = 1024;
+/// Consecutive rows events of one table and operation are grouped into one job up to this
+/// many bytes (fewer, larger jobs: less scheduling).
+const GROUP_BYTES: usize = 32 * 1024;
 /// Encoding jobs in flight (bounds memory: each holds one rows event and its records).
 const MAX_IN_FLIGHT: usize = 16;
 
@@ -68,20 +71,40 @@ struct RowsDone {
     rows: u64,
 }
 
-/// Decodes and encodes the rows of one rows event. Rows are decoded first; then the event's
-/// first record id is awaited (from the job of the event before it) and the next event's is
-/// passed on, so decoding and encoding run in parallel across events while record ids stay
-/// in row order.
-async fn encode_rows(
+/// Consecutive rows events of one table and operation, encoded together (one job).
+struct RowsGroup {
     enc: Arc<TableEncoder>,
     op: Operation,
-    raw: RawRows,
-    mut meta: TxnMeta,
+    /// Source (schema, table), for the statistics.
+    table: Arc<(String, String)>,
+    /// Each event's rows with its transaction metadata (the record id aside).
+    events: Vec<(RawRows, TxnMeta)>,
+    bytes: usize,
+}
+
+/// Decodes and encodes a group of rows events. Rows are decoded first; then the group's
+/// first record id is awaited (from the job before it) and the next group's is passed on,
+/// so decoding and encoding run in parallel across jobs while record ids stay in row order.
+async fn encode_rows(
+    group: RowsGroup,
     first: FirstId,
     next: Option<oneshot::Sender<u64>>,
 ) -> Result<RowsDone> {
+    let RowsGroup {
+        enc, op, events, ..
+    } = group;
     let mut rendered = RenderedRows::new();
-    let decoded = raw.decode_into(&mut enc.image_sink(&mut rendered));
+    let mut counts = Vec::with_capacity(events.len());
+    let mut decoded = Ok(());
+    for (raw, _) in &events {
+        match raw.decode_into(&mut enc.image_sink(&mut rendered)) {
+            Ok(n) => counts.push(n),
+            Err(e) => {
+                decoded = Err(e);
+                break;
+            }
+        }
+    }
     let first_id = match first {
         FirstId::Known(id) => id,
         FirstId::After(rx) => rx.await.map_err(|_| {
@@ -89,29 +112,41 @@ async fn encode_rows(
         })?,
     };
     // A decoding error stops the task; the next job learns that from the dropped sender.
-    let rows = decoded.map_err(binlog_err)?;
+    decoded.map_err(binlog_err)?;
+    let rows: u64 = counts.iter().sum();
     if let Some(next) = next {
         let _ = next.send(first_id + rows);
     }
-    meta.record_id = first_id;
-    let writer = enc.rows(op.clone(), Some(&meta), &render::TimestampText::now());
     let plan = enc.plan();
-    let mut batch = RecordBatch::with_capacity(usize::try_from(rows).unwrap_or(0), &writer);
-    for r in 0..rows {
-        let r = usize::try_from(r).unwrap_or(usize::MAX);
-        let (data, bi) = match op {
-            Operation::Update => (rendered.row(2 * r + 1), Some(rendered.row(2 * r))),
-            _ => (rendered.row(r), None),
-        };
-        if plan.row_filter.is_some() && !plan.row_passes(|i| data.key_text(i)) {
-            continue;
-        }
-        if let Err((key, size)) = batch.push(&writer, data, bi, first_id + r as u64) {
-            let (schema, table) = (&plan.source_schema, &plan.source_table);
-            warn!(table = %format!("{schema}.{table}"), %key, size, "change skipped: its record exceeds the Kinesis 1 MiB limit");
+    let ts = render::TimestampText::now();
+    let images_per_row = if op == Operation::Update { 2 } else { 1 };
+    let mut image = 0;
+    let mut id = first_id;
+    let mut batch: Option<RecordBatch> = None;
+    for ((_, mut meta), n) in events.into_iter().zip(counts) {
+        meta.record_id = id;
+        let writer = enc.rows(op.clone(), Some(&meta), &ts);
+        let batch = batch.get_or_insert_with(|| {
+            RecordBatch::with_capacity(usize::try_from(rows).unwrap_or(0), &writer)
+        });
+        for _ in 0..n {
+            let (data, bi) = match op {
+                Operation::Update => (rendered.row(image + 1), Some(rendered.row(image))),
+                _ => (rendered.row(image), None),
+            };
+            image += images_per_row;
+            let record_id = id;
+            id += 1;
+            if plan.row_filter.is_some() && !plan.row_passes(|i| data.key_text(i)) {
+                continue;
+            }
+            if let Err((key, size)) = batch.push(&writer, data, bi, record_id) {
+                let (schema, table) = (&plan.source_schema, &plan.source_table);
+                warn!(table = %format!("{schema}.{table}"), %key, size, "change skipped: its record exceeds the Kinesis 1 MiB limit");
+            }
         }
     }
-    let records = batch.finish(&op);
+    let records = batch.map(|b| b.finish(&op)).unwrap_or_default();
     Ok(RowsDone { records, rows })
 }
 
@@ -346,6 +381,8 @@ struct Capture {
     /// Encoding jobs of the current transaction, in order (drained into the sink before
     /// anything else is written and at the end of every transaction).
     encoding: std::collections::VecDeque<EncodingJob>,
+    /// Rows events not handed to a job yet.
+    pending: Option<RowsGroup>,
     /// Receives the next record id from the last job in `encoding`.
     next_id: Option<oneshot::Receiver<u64>>,
     /// Encoders by source (schema, table).
@@ -445,6 +482,7 @@ pub(crate) async fn run(ctx: CdcCtx) -> Result<&'static str> {
     let mut cap = Capture {
         sink: Sink::new(Arc::clone(&ctx.writer), MAX_BATCH_RECORDS),
         encoding: std::collections::VecDeque::new(),
+        pending: None,
         next_id: None,
         encoders,
         txn: None,
@@ -588,6 +626,7 @@ impl Capture {
             // commit): the reader is only behind, and flushing would stall the encoding
             // pipeline. Flush then only if nothing comes for a moment.
             if rx.is_empty() {
+                self.dispatch().await?;
                 if self.txn.is_none() {
                     self.flush(false).await?;
                 } else {
@@ -812,30 +851,62 @@ impl Capture {
                 bp = txn.begin.pos
             ),
         };
-        let table_key = Arc::new((schema.to_owned(), table.to_owned()));
-        if rows.byte_len() >= PARALLEL_MIN_BYTES {
+        let bytes = rows.byte_len();
+        match self.pending.as_mut() {
+            Some(g)
+                if Arc::ptr_eq(&g.enc, &enc)
+                    && g.op == op
+                    && g.table.0 == schema
+                    && g.table.1 == table =>
+            {
+                g.events.push((rows, meta));
+                g.bytes += bytes;
+            }
+            _ => {
+                self.dispatch().await?;
+                self.pending = Some(RowsGroup {
+                    enc,
+                    op,
+                    table: Arc::new((schema.to_owned(), table.to_owned())),
+                    events: vec![(rows, meta)],
+                    bytes,
+                });
+            }
+        }
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|g| g.bytes >= GROUP_BYTES)
+        {
+            self.dispatch().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts encoding the pending group of rows events: on the runtime's workers when it is
+    /// large enough, else right here (after every job before it).
+    async fn dispatch(&mut self) -> Result<()> {
+        let Some(group) = self.pending.take() else {
+            return Ok(());
+        };
+        let (table, op) = (Arc::clone(&group.table), group.op.clone());
+        if group.bytes >= PARALLEL_MIN_BYTES {
             // Record ids continue from the last job still running, else from the count.
             let first = match self.next_id.take() {
                 Some(rx) if !self.encoding.is_empty() => FirstId::After(rx),
-                _ => FirstId::Known(txn.records + 1),
+                _ => FirstId::Known(self.txn.as_ref().map_or(0, |t| t.records) + 1),
             };
             let (tx, rx) = oneshot::channel();
             self.next_id = Some(rx);
-            let handle = tokio::spawn(encode_rows(enc, op.clone(), rows, meta, first, Some(tx)));
-            self.encoding.push_back(EncodingJob {
-                handle,
-                table: table_key,
-                op,
-            });
-            self.drain(MAX_IN_FLIGHT).await?;
+            let handle = tokio::spawn(encode_rows(group, first, Some(tx)));
+            self.encoding.push_back(EncodingJob { handle, table, op });
+            self.drain_to(MAX_IN_FLIGHT).await
         } else {
-            self.drain(0).await?;
-            let done_so_far = self.txn.as_ref().map_or(0, |t| t.records);
-            let first = FirstId::Known(done_so_far + 1);
-            let done = encode_rows(enc, op.clone(), rows, meta, first, None).await?;
-            self.rows_done(&table_key, &op, done).await?;
+            self.drain_to(0).await?;
+            let first = FirstId::Known(self.txn.as_ref().map_or(0, |t| t.records) + 1);
+            let done = encode_rows(group, first, None).await?;
+            self.rows_done(&table, &op, done).await
         }
-        Ok(())
     }
 
     /// Takes the result of a rows event: its records into the sink, its rows into the
@@ -1024,6 +1095,14 @@ impl Capture {
     /// Writes the records of finished encoding jobs, in order, until at most `keep` jobs
     /// are left.
     async fn drain(&mut self, keep: usize) -> Result<()> {
+        if keep == 0 {
+            self.dispatch().await?;
+        }
+        self.drain_to(keep).await
+    }
+
+    /// Waits for the oldest encoding jobs until at most `keep` run, writing their records.
+    async fn drain_to(&mut self, keep: usize) -> Result<()> {
         while self.encoding.len() > keep {
             let Some(job) = self.encoding.pop_front() else {
                 break;
@@ -1083,6 +1162,7 @@ impl Capture {
         self.skip_txn = false;
         // Records of the unfinished transaction not written yet would be written twice (it
         // is read again from its start): drop them, encoded or still encoding.
+        self.pending = None;
         for job in self.encoding.drain(..) {
             job.handle.abort();
         }
