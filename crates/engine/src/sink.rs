@@ -1,22 +1,27 @@
 //! Batches encoded records and writes them to the target stream.
 
 use crate::encoder::Encoded;
-use crate::error::Result;
-use dmsrs_streams::{DynStreamWriter, OutRecord, PutReceipt};
+use crate::error::{EngineError, Result};
+use dmsrs_streams::{DynStreamWriter, OutRecord};
 use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Most bytes one batch holds before it is written (the Kinesis PutRecords limit; the
 /// writer splits batches into requests itself, this bounds memory).
 pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
 
+/// Full batches waiting for the writer (besides the one it writes).
+const QUEUED_BATCHES: usize = 2;
+
 /// A batching writer in front of a stream.
 ///
-/// Records are written in the order pushed. `push` hands a batch to the writer when it holds
-/// `max_records` records (`CommitRate`) or [`MAX_BATCH_BYTES`] and returns at once: that
-/// batch is written in the background while the next one fills (one write at a time, so the
-/// order is kept; a failed background write is reported by the next `push` or `flush`).
-/// `flush` writes the rest and returns once everything pushed is written. Memory is bounded
-/// by two batches.
+/// Records are written in the order pushed. `push` hands a batch to a background writer
+/// task when it holds `max_records` records (`CommitRate`) or [`MAX_BATCH_BYTES`] and
+/// returns at once (it waits only while [`QUEUED_BATCHES`] full batches are queued). The
+/// writer writes one batch at a time, so the order is kept; after a failed write it writes
+/// nothing more, and the next `push` or `flush` reports the failure. `flush` writes the rest
+/// and returns once everything pushed is written. Memory is bounded by the batch being
+/// filled, the queued ones and the one being written.
 pub struct Sink {
     writer: Arc<dyn DynStreamWriter>,
     batch: Vec<OutRecord>,
@@ -24,10 +29,20 @@ pub struct Sink {
     max_records: usize,
     /// Records handed to the writer so far (for [`Sink::mark`]).
     written: u64,
-    /// The batch being written in the background.
-    in_flight: Option<
-        tokio::task::JoinHandle<std::result::Result<PutReceipt, dmsrs_streams::StreamError>>,
-    >,
+    /// The background writer (started with the first full batch).
+    background: Option<Background>,
+}
+
+/// What the background writer is asked to do.
+enum Job {
+    Write(Vec<OutRecord>),
+    /// Answer once everything before is written.
+    Barrier(oneshot::Sender<()>),
+}
+
+struct Background {
+    jobs: mpsc::Sender<Job>,
+    task: tokio::task::JoinHandle<Result<()>>,
 }
 
 impl std::fmt::Debug for Sink {
@@ -35,7 +50,7 @@ impl std::fmt::Debug for Sink {
         f.debug_struct("Sink")
             .field("pending", &self.batch.len())
             .field("bytes", &self.bytes)
-            .field("writing", &self.in_flight.is_some())
+            .field("background", &self.background.is_some())
             .finish()
     }
 }
@@ -50,50 +65,70 @@ impl Sink {
             bytes: 0,
             max_records,
             written: 0,
-            in_flight: None,
+            background: None,
         }
     }
 
-    /// Queues a record; starts writing the batch when it is full. Returns the receipt of
-    /// the previous background write when it had to wait for it.
-    pub async fn push(&mut self, e: Encoded) -> Result<Option<PutReceipt>> {
+    /// Queues a record; hands the batch to the background writer when it is full.
+    pub async fn push(&mut self, e: Encoded) -> Result<()> {
         let size = e.size();
-        let mut receipt = None;
         if !self.batch.is_empty() && self.bytes + size > MAX_BATCH_BYTES {
-            receipt = Some(self.write_behind().await?);
+            self.write_behind().await?;
         }
         self.bytes += size;
         self.batch.push(OutRecord::new(e.partition_key, e.data));
         if self.batch.len() >= self.max_records || self.bytes >= MAX_BATCH_BYTES {
-            receipt = Some(self.write_behind().await?);
+            self.write_behind().await?;
         }
-        Ok(receipt)
+        Ok(())
     }
 
-    /// Waits for the background write, then starts writing the batch in the background.
-    async fn write_behind(&mut self) -> Result<PutReceipt> {
-        let receipt = self.wait_in_flight().await?;
+    /// Hands the batch to the background writer.
+    async fn write_behind(&mut self) -> Result<()> {
         let batch = self.take_batch();
-        if !batch.is_empty() {
-            self.written += batch.len() as u64;
-            let writer = Arc::clone(&self.writer);
-            self.in_flight = Some(tokio::spawn(
-                async move { writer.put_batch_dyn(batch).await },
-            ));
+        if batch.is_empty() {
+            return Ok(());
         }
-        Ok(receipt)
+        self.written += batch.len() as u64;
+        self.send(Job::Write(batch)).await
     }
 
-    /// Waits until the background write (if any) is done.
-    async fn wait_in_flight(&mut self) -> Result<PutReceipt> {
-        match self.in_flight.take() {
-            None => Ok(PutReceipt::default()),
-            Some(write) => match write.await {
-                Ok(r) => Ok(r?),
-                Err(e) => Err(crate::error::EngineError::Internal(format!(
-                    "the target write task failed: {e}"
-                ))),
+    /// Sends a job to the background writer, starting it if needed; a writer that stopped
+    /// reports why.
+    async fn send(&mut self, job: Job) -> Result<()> {
+        let bg = self.background.get_or_insert_with(|| {
+            let (jobs, mut rx) = mpsc::channel::<Job>(QUEUED_BATCHES);
+            let writer = Arc::clone(&self.writer);
+            let task = tokio::spawn(async move {
+                while let Some(job) = rx.recv().await {
+                    match job {
+                        Job::Write(batch) => {
+                            writer.put_batch_dyn(batch).await?;
+                        }
+                        Job::Barrier(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+                Ok(())
+            });
+            Background { jobs, task }
+        });
+        if bg.jobs.send(job).await.is_ok() {
+            return Ok(());
+        }
+        Err(self.stopped().await)
+    }
+
+    /// Why the background writer stopped (it stops only on a failed write).
+    async fn stopped(&mut self) -> EngineError {
+        match self.background.take() {
+            Some(bg) => match bg.task.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(())) => EngineError::Internal("the target writer stopped".into()),
+                Err(e) => EngineError::Internal(format!("the target write task failed: {e}")),
             },
+            None => EngineError::Internal("the target writer stopped".into()),
         }
     }
 
@@ -109,8 +144,8 @@ impl Sink {
         self.written + self.batch.len() as u64
     }
 
-    /// Drops the records pushed since `mark` that are not written yet (those already
-    /// written stay written).
+    /// Drops the records pushed since `mark` that are not handed to the writer yet (those
+    /// already handed over are written).
     pub fn discard_since(&mut self, mark: u64) {
         let keep = usize::try_from(mark.saturating_sub(self.written)).unwrap_or(usize::MAX);
         if keep < self.batch.len() {
@@ -124,15 +159,24 @@ impl Sink {
     }
 
     /// Writes every queued record; returns once the stream accepted them (and every batch
-    /// written in the background before).
-    pub async fn flush(&mut self) -> Result<PutReceipt> {
-        self.wait_in_flight().await?;
-        let batch = self.take_batch();
-        if batch.is_empty() {
-            return Ok(PutReceipt::default());
+    /// handed to the writer before).
+    pub async fn flush(&mut self) -> Result<()> {
+        if self.background.is_none() {
+            // Nothing in the background: write here.
+            let batch = self.take_batch();
+            if !batch.is_empty() {
+                self.written += batch.len() as u64;
+                self.writer.put_batch_dyn(batch).await?;
+            }
+            return Ok(());
         }
-        self.written += batch.len() as u64;
-        Ok(self.writer.put_batch_dyn(batch).await?)
+        self.write_behind().await?;
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Barrier(tx)).await?;
+        if rx.await.is_ok() {
+            return Ok(());
+        }
+        Err(self.stopped().await)
     }
 }
 
@@ -187,7 +231,7 @@ mod tests {
 mod write_behind_tests {
     use super::*;
     use dmsrs_codec::Operation;
-    use dmsrs_streams::{StreamError, StreamWriter, WriterMetricsSnapshot};
+    use dmsrs_streams::{PutReceipt, StreamError, StreamWriter, WriterMetricsSnapshot};
     use std::sync::Mutex;
     use tokio::sync::Semaphore;
 
