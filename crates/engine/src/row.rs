@@ -1,10 +1,10 @@
-//! A source row rendered for writing: the JSON text of every column in one buffer.
+//! Source rows rendered for writing: the JSON text of every column in one buffer.
 //!
-//! Full load and CDC render each row into a [`RenderedRow`] (reused from row to row, so a
+//! Full load and CDC render rows into [`RenderedRows`] (one per encoding job, reused, so a
 //! row costs no allocation once the buffers have grown), and the encoder writes records from
-//! it. Values are rendered exactly as [`ColumnKind::render`] renders them; the common kinds
-//! (integers, character data) are written straight into the buffer, the rest go through
-//! `render`.
+//! its [`Row`]s. Values are rendered exactly as [`ColumnKind::render`] renders them; the
+//! common kinds (integers, character data) are written straight into the buffer, the rest
+//! go through `render`.
 
 use crate::columns::ColumnKind;
 use dmsrs_codec::{RenderOptions, Value, ValueRef, render};

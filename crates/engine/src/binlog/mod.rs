@@ -18,9 +18,11 @@
 //! `Commit`/`Rollback`/`Progress` position, or from the position of a `Ddl` that was not
 //! inside a transaction; never from inside a transaction (its table maps would be missing).
 //!
-//! Row values are normalised to the shapes full load reads through the binary protocol (see
-//! [`RowImage`]), so [`ColumnKind::render`](crate::columns::ColumnKind::render) renders CDC
-//! exactly like full load. Column names and types come from the TABLE_MAP's FULL metadata
+//! Rows come undecoded ([`RawRows`], checked against their table map) so that the consumer
+//! can decode them in parallel with reading. [`RawRows::decode`] normalises values to the
+//! shapes full load reads through the binary protocol (see [`RowImage`]), so
+//! [`ColumnKind::render`](crate::columns::ColumnKind::render) renders CDC exactly like full
+//! load. Column names and types come from the TABLE_MAP's FULL metadata
 //! (`binlog_row_metadata=FULL`, recommended), else from a schema history read from
 //! `information_schema` and refreshed on DDL (see `schema.rs` for the limitation).
 //!
