@@ -715,3 +715,97 @@ async fn multi_table_transactions_keep_commit_order() {
     }
     stop(&h, &t.arn).await;
 }
+
+/// Large statements are cut into many rows events, which parallel jobs decode and encode
+/// (grouped by table and operation): the records still come in binlog row order, with
+/// contiguous `transaction-record-id`s and one transaction id, and the table statistics
+/// count every row.
+#[tokio::test]
+async fn large_statements_keep_row_order_and_record_ids() {
+    let h = Harness::new().await;
+    h.sql(
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT, pad VARCHAR(200)); \
+         CREATE TABLE b (id INT PRIMARY KEY, v INT, pad VARCHAR(200));",
+    );
+    let t = h
+        .task(
+            "large",
+            MigrationType::Cdc,
+            mappings("r", "%"),
+            CDC_SETTINGS,
+        )
+        .await;
+    h.start(&t.arn, StartType::StartReplication).await;
+    h.wait(&t.arn, TaskStatus::Running).await;
+    let mark = h.last_seq();
+    h.sql(
+        "BEGIN; \
+         INSERT INTO a SELECT seq, 0, REPEAT('x', 150) FROM seq_1_to_3000; \
+         UPDATE a SET v = 1 WHERE id <= 2000; \
+         INSERT INTO b SELECT seq, 0, REPEAT('y', 150) FROM seq_1_to_500; \
+         DELETE FROM a WHERE id > 2500; \
+         COMMIT; \
+         INSERT INTO b VALUES (501, 0, 'single');",
+    );
+    let mut expected: Vec<(&str, Operation, i64)> = Vec::new();
+    expected.extend((1..=3000).map(|i| ("a", Operation::Insert, i)));
+    expected.extend((1..=2000).map(|i| ("a", Operation::Update, i)));
+    expected.extend((1..=500).map(|i| ("b", Operation::Insert, i)));
+    expected.extend((2501..=3000).map(|i| ("a", Operation::Delete, i)));
+    wait_for_id(&h, mark.as_deref(), "b", 501).await;
+    let all: Vec<_> = h
+        .records_after(mark.as_deref())
+        .into_iter()
+        .filter(|(_, r)| r.is_data())
+        .collect();
+    assert_eq!(all.len(), expected.len() + 1);
+    let (big, single) = all.split_at(expected.len());
+    let got: Vec<_> = big
+        .iter()
+        .map(|(_, r)| {
+            (
+                r.metadata.table_name.as_str(),
+                r.metadata.operation.clone(),
+                data_i64(r, "id").unwrap(),
+            )
+        })
+        .collect();
+    assert!(got == expected, "records out of row order");
+    let tid = &big[0].1.metadata.transaction_id;
+    let rids: Vec<u64> = big
+        .iter()
+        .map(|(_, r)| {
+            assert_eq!(&r.metadata.transaction_id, tid);
+            r.metadata
+                .transaction_record_id
+                .as_ref()
+                .unwrap()
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        rids.iter().copied().eq(1..=expected.len() as u64),
+        "transaction-record-ids are not 1..={}",
+        expected.len()
+    );
+    // The next transaction starts again at 1 and points back at this one.
+    let m = &single[0].1.metadata;
+    assert_eq!(m.transaction_record_id.as_ref().unwrap().as_u64(), Some(1));
+    assert_eq!(
+        m.prev_transaction_record_id.as_ref().unwrap().as_u64(),
+        Some(expected.len() as u64)
+    );
+    assert_eq!(&m.prev_transaction_id, tid);
+    let stats = h.engine.describe_table_statistics(&t.arn).await.unwrap();
+    let of = |name: &str| stats.iter().find(|s| s.table_name == name).unwrap();
+    assert_eq!(
+        (of("a").inserts, of("a").updates, of("a").deletes),
+        (3000, 2000, 500)
+    );
+    assert_eq!(
+        (of("b").inserts, of("b").updates, of("b").deletes),
+        (501, 0, 0)
+    );
+    stop(&h, &t.arn).await;
+}
