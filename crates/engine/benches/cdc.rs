@@ -476,6 +476,44 @@ fn throughput(changes: u64) {
         },
     );
 
+    // Diagnostic, only when asked for (`DMSRS_CDC_TOOLS=engine,reader`): the engine's binlog
+    // reader alone, rows left undecoded. The engine's serial stage cannot go faster.
+    if wanted("reader") {
+        let rt = runtime(2);
+        let secs = rt.block_on(async {
+            let config = dmsrs_engine::source::SourceConfig {
+                host: db.host().into(),
+                port: db.port(),
+                user: db.user().into(),
+                password: SecretString::new(db.password()),
+                database: Some("dms_sample".into()),
+            };
+            let from = dmsrs_engine::binlog::BinlogPosition::new(start.file.clone(), start.pos);
+            let mut reader = dmsrs_engine::binlog::BinlogReader::open(&config, 4242, Some(from))
+                .await
+                .expect("open the binlog reader");
+            let t = Instant::now();
+            loop {
+                match reader.next().await.expect("read the binlog") {
+                    dmsrs_engine::binlog::ChangeEvent::Commit { position, .. }
+                        if position.file == end.file && position.pos >= end.pos =>
+                    {
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let secs = t.elapsed().as_secs_f64();
+            reader.close().await;
+            secs
+        });
+        runs.push(Run {
+            tool: "dmsrs binlog reader alone (rows not decoded)",
+            events: changes,
+            seconds: secs,
+        });
+    }
+
     // (b) python-mysql-replication.
     let mut py_rate = f64::NAN;
     if wanted("python") {
