@@ -39,14 +39,7 @@ fn scenario(state: &Path, moto: &MotoServer, kinesis: &KinesisMock, args: &[&str
 }
 
 fn ok(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    dmsrs_testkit::json_stdout(out)
 }
 
 fn json_call(

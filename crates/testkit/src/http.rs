@@ -54,25 +54,12 @@ pub fn aws_json_request(
     target: &str,
     body: &str,
 ) -> Result<HttpResponse> {
-    let (date, datetime) = amz_dates(SystemTime::now());
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=test/{date}/us-east-1/{service}/aws4_request, \
-         SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
-        "0".repeat(64)
-    );
-    let headers = [
-        ("Content-Type", "application/x-amz-json-1.1".to_string()),
-        ("X-Amz-Target", target.to_string()),
-        ("X-Amz-Date", datetime),
-        ("Authorization", auth),
-    ];
-    request(
+    aws_post(
         endpoint_url,
-        "POST",
-        "/",
-        &headers,
-        body.as_bytes(),
-        IO_TIMEOUT,
+        service,
+        "application/x-amz-json-1.1",
+        Some(target),
+        body,
     )
 }
 
@@ -100,20 +87,42 @@ pub fn aws_query_request(
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    aws_post(
+        endpoint_url,
+        service,
+        "application/x-www-form-urlencoded; charset=utf-8",
+        None,
+        &body,
+    )
+}
+
+/// `POST /` with an unsigned but well-formed SigV4 `Authorization` header for `test`
+/// credentials in `us-east-1` (see [`aws_json_request`]); `target` is the `X-Amz-Target`
+/// header, when the protocol has one.
+fn aws_post(
+    endpoint_url: &str,
+    service: &str,
+    content_type: &str,
+    target: Option<&str>,
+    body: &str,
+) -> Result<HttpResponse> {
     let (date, datetime) = amz_dates(SystemTime::now());
+    let signed = if target.is_some() {
+        "content-type;host;x-amz-date;x-amz-target"
+    } else {
+        "content-type;host;x-amz-date"
+    };
     let auth = format!(
         "AWS4-HMAC-SHA256 Credential=test/{date}/us-east-1/{service}/aws4_request, \
-         SignedHeaders=content-type;host;x-amz-date, Signature={}",
+         SignedHeaders={signed}, Signature={}",
         "0".repeat(64)
     );
-    let headers = [
-        (
-            "Content-Type",
-            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-        ),
-        ("X-Amz-Date", datetime),
-        ("Authorization", auth),
-    ];
+    let mut headers = vec![("Content-Type", content_type.to_string())];
+    if let Some(t) = target {
+        headers.push(("X-Amz-Target", t.to_string()));
+    }
+    headers.push(("X-Amz-Date", datetime));
+    headers.push(("Authorization", auth));
     request(
         endpoint_url,
         "POST",

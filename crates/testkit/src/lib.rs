@@ -226,6 +226,26 @@ pub fn workspace_binary(name: &str, package: &str) -> PathBuf {
     .unwrap_or_else(|| panic!("{name} is not built: run `cargo build -p {package}` first"))
 }
 
+/// The JSON a child process printed on stdout (`scenario --json`, ...).
+///
+/// # Panics
+/// When the process failed, with its exit status, stdout and stderr; when stdout is not JSON.
+pub fn json_stdout(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
 /// A clean AWS environment for a child process that talks to local emulators: static `test`
 /// credentials, region us-east-1, no profile or config files (they would be read from
 /// `scratch`, where none exist), no instance metadata lookups, no proxies for 127.0.0.1, and
