@@ -1,13 +1,15 @@
 //! CDC throughput and latency (issue 4), against a private MariaDB from the test kit.
 //!
 //! ```text
-//! cargo bench -p dmsrs-engine --bench cdc -- throughput [changes]   # default 1000000
+//! cargo bench -p dmsrs-engine --bench cdc -- throughput [changes] [runs] # default 1000000, 5
 //! cargo bench -p dmsrs-engine --bench cdc -- latency [seconds] [rate] # default 60 s at 1000 commits/s
 //! cargo bench -p dmsrs-engine --bench cdc                             # both, with the defaults
 //! ```
-//! `DMSRS_CDC_LATENCY_SECS` / `DMSRS_CDC_LATENCY_RATE` override the latency defaults;
-//! `DMSRS_CDC_TOOLS=engine` (a comma list of `engine`, `raw`, `python`) runs only some of the
-//! throughput readers, e.g. to profile the engine.
+//! `DMSRS_CDC_CHANGES` / `DMSRS_CDC_RUNS` and `DMSRS_CDC_LATENCY_SECS` /
+//! `DMSRS_CDC_LATENCY_RATE` override the defaults;
+//! `DMSRS_CDC_TOOLS=engine` (a comma list of `engine`, `raw`, `python`, and `reader` for a
+//! diagnostic run of the engine's binlog reader alone) runs only some of the throughput
+//! readers, e.g. to profile the engine.
 //! Run `scripts/setup.sh` first (MariaDB, and the venv with python-mysql-replication).
 //!
 //! **Throughput.** A sysbench-like table (`id INT PRIMARY KEY, k INT, c CHAR(120), pad
@@ -16,7 +18,9 @@
 //! SELECT FROM seq_a_to_b`), 40 % updates (`k = k + 1` and a new `c`: every row really
 //! changes, so every row is logged), 20 % deletes. The binlog range [start, end) taken with
 //! `SHOW MASTER STATUS` around that holds exactly `changes` row changes; it is then read,
-//! in the same run, by:
+//! in the same run, by the tools below. The engine and the raw transfer run `runs` times,
+//! taking turns, and the table reports the median (this machine's speed varies by a third
+//! from one second to the next); python-mysql-replication runs once.
 //!
 //! * `mariadb-binlog --read-from-remote-server --raw` (into a temp dir): the transfer limit;
 //! * the engine: a CDC task with `CdcStartPosition` = start into the in-memory target, the
@@ -82,13 +86,19 @@ fn main() {
             .unwrap_or(default)
     };
     match args.first().map(String::as_str) {
-        Some("throughput") => throughput(num(1, "DMSRS_CDC_CHANGES", 1_000_000)),
+        Some("throughput") => throughput(
+            num(1, "DMSRS_CDC_CHANGES", 1_000_000),
+            repeats(num(2, "DMSRS_CDC_RUNS", 5)),
+        ),
         Some("latency") => latency(
             num(1, "DMSRS_CDC_LATENCY_SECS", 60),
             num(2, "DMSRS_CDC_LATENCY_RATE", 1000),
         ),
         None => {
-            throughput(num(99, "DMSRS_CDC_CHANGES", 1_000_000));
+            throughput(
+                num(99, "DMSRS_CDC_CHANGES", 1_000_000),
+                repeats(num(99, "DMSRS_CDC_RUNS", 5)),
+            );
             latency(
                 num(99, "DMSRS_CDC_LATENCY_SECS", 60),
                 num(99, "DMSRS_CDC_LATENCY_RATE", 1000),
@@ -96,7 +106,7 @@ fn main() {
         }
         Some(other) => {
             eprintln!(
-                "usage: cdc [throughput [changes] | latency [seconds] [rate]] (got {other:?})"
+                "usage: cdc [throughput [changes] [runs] | latency [seconds] [rate]] (got {other:?})"
             );
             std::process::exit(2);
         }
@@ -104,6 +114,10 @@ fn main() {
 }
 
 // ------------------------------------------------------------------------------- shared
+
+fn repeats(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(1).max(1)
+}
 
 fn start_db() -> MariaDbServer {
     MariaDbServer::builder()
@@ -333,91 +347,116 @@ fn settle(db: &MariaDbServer) {
     );
 }
 
+/// Times of one tool over the repeated runs.
 struct Run {
     tool: &'static str,
     events: u64,
-    seconds: f64,
+    /// Seconds of each run.
+    seconds: Vec<f64>,
 }
 
-fn throughput(changes: u64) {
-    let db = start_db();
-    db.execute(
-        "USE dms_sample; CREATE TABLE sbtest1 (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL); FLUSH BINARY LOGS;",
-    )
-    .expect("create table");
-    let start = master_status(&db);
-    let t = Instant::now();
-    generate(&db, changes);
-    let gen_secs = t.elapsed().as_secs_f64();
-    settle(&db);
-    let end = master_status(&db);
-    let files = binlog_files(&db, &start, &end);
-    let bytes = range_bytes(&files, &start, &end);
-    eprintln!(
-        "binlog range {}:{} .. {}:{}: {:.1} MB, {changes} row changes, generated in {gen_secs:.1} s",
-        start.file,
-        start.pos,
-        end.file,
-        end.pos,
-        bytes as f64 / 1e6
-    );
-
-    let mut runs = Vec::new();
-    let tools = std::env::var("DMSRS_CDC_TOOLS").unwrap_or_else(|_| "engine,raw,python".into());
-    let wanted = |t: &str| tools.split(',').any(|x| x.trim() == t);
-
-    // (c) the raw transfer: mariadb-binlog pulls the files as they are.
-    if wanted("raw") {
-        // In memory when possible: the transfer, not the disk, is the limit to measure.
-        let dir = tempfile::tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
-            .expect("temp dir");
-        let t = Instant::now();
-        let st = Command::new("mariadb-binlog")
-            .args([
-                "--read-from-remote-server",
-                "--raw",
-                "--host",
-                db.host(),
-                "--port",
-                &db.port().to_string(),
-                "--user",
-                db.user(),
-            ])
-            .arg(format!("--password={}", db.password()))
-            .arg(format!("--start-position={}", start.pos))
-            .arg(format!("--result-file={}/", dir.path().display()))
-            .args(files.iter().map(|(f, _)| f))
-            .status()
-            .expect("run mariadb-binlog");
-        let raw_secs = t.elapsed().as_secs_f64();
-        assert!(st.success(), "mariadb-binlog failed");
-        let pulled: u64 = std::fs::read_dir(dir.path())
-            .expect("read dir")
-            .filter_map(|e| e.ok()?.metadata().ok())
-            .map(|m| m.len())
-            .sum();
-        eprintln!("mariadb-binlog wrote {:.1} MB", pulled as f64 / 1e6);
-        drop(dir);
-        runs.push(Run {
-            tool: "mariadb-binlog --read-from-remote-server --raw",
-            events: changes,
-            seconds: raw_secs,
-        });
+impl Run {
+    fn new(tool: &'static str, events: u64) -> Self {
+        Run {
+            tool,
+            events,
+            seconds: Vec::new(),
+        }
     }
 
-    // (a) the engine.
+    /// The median run time (the upper middle one for an even count).
+    fn median(&self) -> f64 {
+        let mut s = self.seconds.clone();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.median()
+    }
+
+    /// `min-max` of the rates, when there was more than one run.
+    fn spread(&self) -> String {
+        if self.seconds.len() < 2 {
+            return String::new();
+        }
+        let rates = self.seconds.iter().map(|s| self.events as f64 / s);
+        let lo = rates.clone().fold(f64::INFINITY, f64::min);
+        let hi = rates.fold(0.0, f64::max);
+        format!("{lo:.0}-{hi:.0}")
+    }
+}
+
+/// What one engine run measured besides its time.
+#[derive(Default)]
+struct EngineRun {
+    cpu: f64,
+    minor_faults: u64,
+    bytes_sent: u64,
+    requests: u64,
+}
+
+/// Minor page faults of this process so far.
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    // minflt is field 10 (1-based), the 8th after `(comm)`.
+    rest.split_whitespace()
+        .nth(7)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `mariadb-binlog --read-from-remote-server --raw` pulls the files as they are; returns
+/// the seconds it took.
+fn raw_run(db: &MariaDbServer, start: &Pos, files: &[(String, u64)], bytes: u64) -> f64 {
+    // In memory when possible: the transfer, not the disk, is the limit to measure.
+    let dir = tempfile::tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .expect("temp dir");
+    let t = Instant::now();
+    let st = Command::new("mariadb-binlog")
+        .args([
+            "--read-from-remote-server",
+            "--raw",
+            "--host",
+            db.host(),
+            "--port",
+            &db.port().to_string(),
+            "--user",
+            db.user(),
+        ])
+        .arg(format!("--password={}", db.password()))
+        .arg(format!("--start-position={}", start.pos))
+        .arg(format!("--result-file={}/", dir.path().display()))
+        .args(files.iter().map(|(f, _)| f))
+        .status()
+        .expect("run mariadb-binlog");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(st.success(), "mariadb-binlog failed");
+    let pulled: u64 = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    // The files hold their 4-byte header and the events before `start` too.
     assert!(
-        wanted("engine"),
-        "DMSRS_CDC_TOOLS must include engine: the table compares with it"
+        pulled >= bytes,
+        "mariadb-binlog wrote {pulled} bytes, less than the {bytes} of the range"
     );
+    secs
+}
+
+/// One engine run over [start, end): a CDC task from `start` into an in-memory stream,
+/// timed from `StartReplicationTask` until the stream holds every record.
+fn engine_run(db: &MariaDbServer, start: &Pos, changes: u64) -> (f64, EngineRun) {
     let rt = runtime(2);
-    let (engine_secs, engine_cpu, metrics) = rt.block_on(async {
+    rt.block_on(async {
         // Keep only the newest records: the bench measures the engine, not an ever-growing list.
         let stream = MemoryStream::builder("target").retention(10_000).build();
         let writer = stream.writer();
         let (engine, arn) = cdc_task(
-            &db,
+            db,
             &writer,
             "sbtest1",
             Some(format!("{}:{}", start.file, start.pos)),
@@ -425,6 +464,7 @@ fn throughput(changes: u64) {
         .await;
         let want = changes + START_CONTROLS;
         let cpu = cpu_seconds();
+        let faults = minor_faults();
         let t = Instant::now();
         engine
             .start_task(StartTask::new(&arn, StartType::StartReplication))
@@ -451,8 +491,12 @@ fn throughput(changes: u64) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let secs = t.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu;
-        let m = writer.metrics();
+        let run = EngineRun {
+            cpu: cpu_seconds() - cpu,
+            minor_faults: minor_faults() - faults,
+            bytes_sent: writer.metrics().bytes_sent,
+            requests: writer.metrics().requests,
+        };
         stop(&engine, &arn).await;
         let stats = engine.describe_table_statistics(&arn).await.expect("stats");
         let s = stats
@@ -464,104 +508,159 @@ fn throughput(changes: u64) {
         let last = stream.records().pop().expect("records");
         let last = decode(&last.data).expect("decode");
         assert_eq!(last.metadata.operation.as_str(), "delete");
-        (secs, cpu, m)
-    });
-    drop(rt);
-    runs.insert(
-        0,
-        Run {
-            tool: "dmsrs engine -> in-memory stream",
-            events: changes,
-            seconds: engine_secs,
-        },
+        (secs, run)
+    })
+}
+
+/// Diagnostic: the engine's binlog reader alone over [start, end), rows left undecoded
+/// (the engine's serial stage cannot go faster); returns the seconds it took.
+fn reader_run(db: &MariaDbServer, start: &Pos, end: &Pos) -> f64 {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let config = dmsrs_engine::source::SourceConfig {
+            host: db.host().into(),
+            port: db.port(),
+            user: db.user().into(),
+            password: SecretString::new(db.password()),
+            database: Some("dms_sample".into()),
+        };
+        let from = dmsrs_engine::binlog::BinlogPosition::new(start.file.clone(), start.pos);
+        let mut reader = dmsrs_engine::binlog::BinlogReader::open(&config, 4242, Some(from))
+            .await
+            .expect("open the binlog reader");
+        let t = Instant::now();
+        loop {
+            match reader.next().await.expect("read the binlog") {
+                dmsrs_engine::binlog::ChangeEvent::Commit { position, .. }
+                    if position.file == end.file && position.pos >= end.pos =>
+                {
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        reader.close().await;
+        secs
+    })
+}
+
+/// python-mysql-replication over [start, end); returns the rows it read and its seconds.
+fn python_run(db: &MariaDbServer, start: &Pos, end: &Pos) -> (u64, f64) {
+    let root = dmsrs_testkit::workspace_root();
+    let python = dmsrs_testkit::tools_dir().join("venv/bin/python");
+    let out = Command::new(&python)
+        .arg(root.join("scripts/bench_pymysqlreplication.py"))
+        .args([
+            "--host",
+            db.host(),
+            "--port",
+            &db.port().to_string(),
+            "--user",
+            db.user(),
+            "--password",
+            db.password(),
+        ])
+        .args([
+            "--log-file",
+            &start.file,
+            "--log-pos",
+            &start.pos.to_string(),
+        ])
+        .args(["--end-file", &end.file, "--end-pos", &end.pos.to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("run {} (run scripts/setup.sh): {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "python-mysql-replication failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let py: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    (
+        py["rows"].as_u64().unwrap_or(0),
+        py["seconds"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+fn throughput(changes: u64, repeats: usize) {
+    let db = start_db();
+    db.execute(
+        "USE dms_sample; CREATE TABLE sbtest1 (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL); FLUSH BINARY LOGS;",
+    )
+    .expect("create table");
+    let start = master_status(&db);
+    let t = Instant::now();
+    generate(&db, changes);
+    let gen_secs = t.elapsed().as_secs_f64();
+    settle(&db);
+    let end = master_status(&db);
+    let files = binlog_files(&db, &start, &end);
+    let bytes = range_bytes(&files, &start, &end);
+    eprintln!(
+        "binlog range {}:{} .. {}:{}: {:.1} MB, {changes} row changes, generated in {gen_secs:.1} s",
+        start.file,
+        start.pos,
+        end.file,
+        end.pos,
+        bytes as f64 / 1e6
     );
 
-    // Diagnostic, only when asked for (`DMSRS_CDC_TOOLS=engine,reader`): the engine's binlog
-    // reader alone, rows left undecoded. The engine's serial stage cannot go faster.
-    if wanted("reader") {
-        let rt = runtime(2);
-        let secs = rt.block_on(async {
-            let config = dmsrs_engine::source::SourceConfig {
-                host: db.host().into(),
-                port: db.port(),
-                user: db.user().into(),
-                password: SecretString::new(db.password()),
-                database: Some("dms_sample".into()),
-            };
-            let from = dmsrs_engine::binlog::BinlogPosition::new(start.file.clone(), start.pos);
-            let mut reader = dmsrs_engine::binlog::BinlogReader::open(&config, 4242, Some(from))
-                .await
-                .expect("open the binlog reader");
-            let t = Instant::now();
-            loop {
-                match reader.next().await.expect("read the binlog") {
-                    dmsrs_engine::binlog::ChangeEvent::Commit { position, .. }
-                        if position.file == end.file && position.pos >= end.pos =>
-                    {
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let secs = t.elapsed().as_secs_f64();
-            reader.close().await;
-            secs
-        });
-        runs.push(Run {
-            tool: "dmsrs binlog reader alone (rows not decoded)",
-            events: changes,
-            seconds: secs,
-        });
+    let tools = std::env::var("DMSRS_CDC_TOOLS").unwrap_or_else(|_| "engine,raw,python".into());
+    let wanted = |t: &str| tools.split(',').any(|x| x.trim() == t);
+    assert!(
+        wanted("engine"),
+        "DMSRS_CDC_TOOLS must include engine: the table compares with it"
+    );
+    let mut engine = Run::new("dmsrs engine -> in-memory stream", changes);
+    let mut raw = Run::new("mariadb-binlog --read-from-remote-server --raw", changes);
+    let mut reader = Run::new("dmsrs binlog reader alone (rows not decoded)", changes);
+    let mut engine_runs = Vec::new();
+    // The engine and the raw transfer take turns, so both see the machine in the same state.
+    for i in 0..repeats {
+        if wanted("raw") {
+            raw.seconds.push(raw_run(&db, &start, &files, bytes));
+        }
+        let (secs, run) = engine_run(&db, &start, changes);
+        eprintln!(
+            "run {}/{repeats}: engine {:.3} s ({:.2} µs CPU per change, {} minor faults){}",
+            i + 1,
+            secs,
+            run.cpu * 1e6 / changes as f64,
+            run.minor_faults,
+            raw.seconds
+                .last()
+                .map(|r| format!(", raw {r:.3} s"))
+                .unwrap_or_default()
+        );
+        engine.seconds.push(secs);
+        engine_runs.push(run);
+        if wanted("reader") {
+            reader.seconds.push(reader_run(&db, &start, &end));
+        }
     }
-
-    // (b) python-mysql-replication.
+    let mut runs = vec![engine];
+    if wanted("raw") {
+        runs.push(raw);
+    }
+    if wanted("reader") {
+        runs.push(reader);
+    }
     let mut py_rate = f64::NAN;
     if wanted("python") {
-        let root = dmsrs_testkit::workspace_root();
-        let python = dmsrs_testkit::tools_dir().join("venv/bin/python");
-        let out = Command::new(&python)
-            .arg(root.join("scripts/bench_pymysqlreplication.py"))
-            .args([
-                "--host",
-                db.host(),
-                "--port",
-                &db.port().to_string(),
-                "--user",
-                db.user(),
-                "--password",
-                db.password(),
-            ])
-            .args([
-                "--log-file",
-                &start.file,
-                "--log-pos",
-                &start.pos.to_string(),
-            ])
-            .args(["--end-file", &end.file, "--end-pos", &end.pos.to_string()])
-            .output()
-            .unwrap_or_else(|e| panic!("run {} (run scripts/setup.sh): {e}", python.display()));
-        assert!(
-            out.status.success(),
-            "python-mysql-replication failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let py: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("the script prints JSON");
-        let py_rows = py["rows"].as_u64().unwrap_or(0);
-        let py_secs = py["seconds"].as_f64().unwrap_or(f64::NAN);
-        assert_eq!(py_rows, changes, "python-mysql-replication read {py}");
-        runs.push(Run {
-            tool: "python-mysql-replication 1.0.17 (dict per row)",
-            events: py_rows,
-            seconds: py_secs,
-        });
-        py_rate = py_rows as f64 / py_secs;
+        // One run: it takes about 15 s per million changes.
+        let (rows, secs) = python_run(&db, &start, &end);
+        assert_eq!(rows, changes, "python-mysql-replication read {rows} rows");
+        let mut py = Run::new("python-mysql-replication 1.0.17 (dict per row)", rows);
+        py.seconds.push(secs);
+        py_rate = py.rate();
+        runs.push(py);
     }
 
-    let engine_rate = changes as f64 / engine_secs;
+    let engine_rate = runs[0].rate();
     println!();
     println!(
-        "CDC throughput: {changes} row changes ({} inserts, {} updates, {} deletes), binlog range {:.1} MB",
+        "CDC throughput: {changes} row changes ({} inserts, {} updates, {} deletes), binlog range {:.1} MB; median of {repeats} runs (engine and raw transfer alternating)",
         changes * 2 / 5,
         changes * 2 / 5,
         changes - changes * 4 / 5,
@@ -569,25 +668,26 @@ fn throughput(changes: u64) {
     );
     println!();
     println!(
-        "| tool | events (row changes) | seconds | events/s | MB/s (binlog range) | engine events/s ÷ tool events/s |"
+        "| tool | events (row changes) | runs | seconds (median) | events/s (median) | events/s (min-max) | MB/s (binlog range) | engine events/s ÷ tool events/s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &runs {
-        let rate = r.events as f64 / r.seconds;
         println!(
-            "| {} | {} | {:.2} | {:.0} | {:.1} | {:.2} |",
+            "| {} | {} | {} | {:.2} | {:.0} | {} | {:.1} | {:.2} |",
             r.tool,
             r.events,
-            r.seconds,
-            rate,
-            bytes as f64 / 1e6 / r.seconds,
-            engine_rate / rate
+            r.seconds.len(),
+            r.median(),
+            r.rate(),
+            r.spread(),
+            bytes as f64 / 1e6 / r.median(),
+            engine_rate / r.rate()
         );
     }
     let raw_rate = runs
         .iter()
         .find(|r| r.tool.starts_with("mariadb-binlog"))
-        .map_or(f64::NAN, |r| r.events as f64 / r.seconds);
+        .map_or(f64::NAN, Run::rate);
     println!();
     println!(
         "goals: engine >= 20x python-mysql-replication: {:.1}x ({}); engine >= 0.5 of the raw transfer: {:.2} ({})",
@@ -604,12 +704,22 @@ fn throughput(changes: u64) {
             "MISSED"
         }
     );
+    let n = engine_runs.len().max(1) as f64;
+    let total = |f: fn(&EngineRun) -> f64| engine_runs.iter().map(f).sum::<f64>();
+    let (cpu, secs) = (
+        total(|r| r.cpu) / n,
+        runs[0].seconds.iter().sum::<f64>() / n,
+    );
+    let last = engine_runs
+        .last()
+        .map_or((0, 0), |r| (r.bytes_sent, r.requests));
     println!(
-        "engine: CPU {engine_cpu:.2} s ({:.0} % of one core over the run, {:.2} µs per row change); wrote {:.1} MB of records in {} PutRecords requests; bench process peak RSS {:.1} MiB",
-        engine_cpu / engine_secs * 100.0,
-        engine_cpu * 1e6 / changes as f64,
-        metrics.bytes_sent as f64 / 1e6,
-        metrics.requests,
+        "engine, mean of the runs: CPU {cpu:.2} s ({:.0} % of one core, {:.2} µs per row change), {:.0} minor page faults per run; a run wrote {:.1} MB of records in {} PutRecords requests; bench process peak RSS {:.1} MiB",
+        cpu / secs * 100.0,
+        cpu * 1e6 / changes as f64,
+        total(|r| r.minor_faults as f64) / n,
+        last.0 as f64 / 1e6,
+        last.1,
         peak_rss_mib()
     );
 }

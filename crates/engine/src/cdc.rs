@@ -93,7 +93,7 @@ async fn encode_rows(
     let RowsGroup {
         enc, op, events, ..
     } = group;
-    let mut rendered = RenderedRows::new();
+    let mut rendered = RenderedRows::pooled();
     let mut counts = Vec::with_capacity(events.len());
     let mut decoded = Ok(());
     for (raw, _) in &events {

@@ -167,7 +167,7 @@ fn encode_chunk(
     let plan = enc.plan();
     let mut errors = 0;
     let writer = enc.rows(Operation::Load, None, &render::TimestampText::now());
-    let mut rendered = RenderedRows::new();
+    let mut rendered = RenderedRows::pooled();
     let mut batch = RecordBatch::with_capacity(rows.len(), &writer);
     for row in rows {
         rendered.clear();

@@ -79,10 +79,63 @@ impl<'a> Row<'a> {
     }
 }
 
+/// Buffers kept for [`RenderedRows::pooled`]: one per encoding job in flight is enough.
+const POOL_SIZE: usize = 32;
+/// A buffer that grew past this many bytes of text is not kept (one huge row should not
+/// pin its memory).
+const POOL_MAX_TEXT: usize = 1 << 20;
+
+static POOL: std::sync::Mutex<Vec<RenderedRows>> = std::sync::Mutex::new(Vec::new());
+
+/// [`RenderedRows`] from a shared pool, returned to it (cleared) when dropped. Encoding jobs
+/// take one each: the buffers have grown to the size of a job already, so rendering a job
+/// costs no allocation and no page faults.
+#[derive(Debug)]
+pub struct PooledRows(RenderedRows);
+
+impl std::ops::Deref for PooledRows {
+    type Target = RenderedRows;
+    fn deref(&self) -> &RenderedRows {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PooledRows {
+    fn deref_mut(&mut self) -> &mut RenderedRows {
+        &mut self.0
+    }
+}
+
+impl Drop for PooledRows {
+    fn drop(&mut self) {
+        let mut rows = std::mem::take(&mut self.0);
+        if rows.text.capacity() > POOL_MAX_TEXT {
+            return;
+        }
+        rows.clear();
+        let mut pool = POOL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pool.len() < POOL_SIZE {
+            pool.push(rows);
+        }
+    }
+}
+
 impl RenderedRows {
     /// No rows.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Empty rows from the shared pool (see [`PooledRows`]).
+    pub fn pooled() -> PooledRows {
+        let rows = POOL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        PooledRows(rows)
     }
 
     /// Removes every row, keeping the buffers.

@@ -157,23 +157,23 @@ impl MemoryStreamBuilder {
     }
 }
 
-/// The sequence number of stream-wide counter `counter` in shard `shard`.
+/// The sequence number of stream-wide counter `counter` in shard `shard`: `4`, the counter
+/// in 45 digits, the shard in 10.
 fn format_seq(counter: u64, shard: usize) -> String {
     // Written by hand: this runs once per record and `format!` padding is slow.
-    fn put(b: &mut [u8; 56], end: usize, v: u64) {
+    fn put(s: &mut String, width: usize, v: u64) {
+        const ZEROS: &str = "000000000000000000000000000000000000000000000";
         let mut digits = itoa::Buffer::new();
-        let d = digits.format(v).as_bytes();
-        let start = end.saturating_sub(d.len());
-        if let (Some(to), Some(from)) = (b.get_mut(start..end), d.get(d.len() - (end - start)..)) {
-            to.copy_from_slice(from);
-        }
+        let d = digits.format(v);
+        let d = d.get(d.len().saturating_sub(width)..).unwrap_or(d);
+        s.push_str(ZEROS.get(..width - d.len()).unwrap_or(""));
+        s.push_str(d);
     }
-    let mut b = [b'0'; 56];
-    b[0] = b'4';
-    put(&mut b, 46, counter);
-    put(&mut b, 56, shard as u64);
-    // Only ASCII digits were written.
-    std::str::from_utf8(&b).unwrap_or_default().to_owned()
+    let mut s = String::with_capacity(56);
+    s.push('4');
+    put(&mut s, 45, counter);
+    put(&mut s, 10, shard as u64);
+    s
 }
 
 /// Parses a sequence number made by [`format_seq`].
@@ -734,6 +734,17 @@ mod tests {
     fn sequence_number_format_round_trips() {
         let s = format_seq(12345, 3);
         assert_eq!(s.len(), 56);
+        assert_eq!(
+            s,
+            format!("4{:045}{:010}", 12345, 3),
+            "the same as the format! it replaces"
+        );
+        let max = format_seq(u64::MAX, usize::MAX);
+        assert_eq!(max.len(), 56);
+        assert_eq!(
+            max,
+            format!("4{:045}{:010}", u64::MAX, usize::MAX % 10_000_000_000)
+        );
         assert_eq!(parse_seq(&s), Some((12345, 3)));
         assert_eq!(parse_seq("123"), None);
         assert_eq!(parse_seq(&s.replace('4', "x")), None);
