@@ -705,6 +705,17 @@ impl ImageSink for RowSink<'_> {
         self.enc.push_value(self.rows, col, v);
     }
 
+    fn integer(&mut self, col: usize, v: i128) {
+        let enc = self.enc;
+        match enc.kinds.get(col) {
+            // What `push_source` does with an integer of these kinds, without the detour.
+            Some(ColumnKind::Integer { .. } | ColumnKind::Year) => {
+                self.rows.push_integer(v, &enc.target.render);
+            }
+            _ => enc.push_value(self.rows, col, crate::binlog::int_value(v)),
+        }
+    }
+
     fn text(&mut self, col: usize, raw: &[u8]) {
         let enc = self.enc;
         match enc.kinds.get(col) {

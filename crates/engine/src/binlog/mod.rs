@@ -46,7 +46,7 @@ use std::time::Duration;
 pub use ddl::{AlterOp, DdlChange, classify};
 pub use error::BinlogError;
 pub use reader::BinlogReader;
-pub(crate) use rows::ImageSink;
+pub(crate) use rows::{ImageSink, int_value};
 
 use crate::columns::ColumnKind;
 

@@ -105,12 +105,17 @@ pub(crate) fn check_rows(meta: &TableMeta, h: &RowsHeader<'_>) -> Result<(), Str
 }
 
 /// Receives row images as they are decoded: [`decode_images`] calls `start_image` before
-/// each image, then `value` or `text` once per column, in column order.
+/// each image, then `value`, `integer` or `text` once per column, in column order.
 pub(crate) trait ImageSink {
     /// A new image starts.
     fn start_image(&mut self);
     /// Column `col`'s value, in the shape full load reads (see [`super::RowImage`]).
     fn value(&mut self, col: usize, v: Value);
+    /// Column `col` of an integer type (TINYINT to BIGINT, signed or not): what
+    /// [`Self::value`] would get as `Value::Int(v)`, or `Value::UInt(v)` past `i64::MAX`.
+    fn integer(&mut self, col: usize, v: i128) {
+        self.value(col, int_value(v));
+    }
     /// Column `col` of a character or binary string type stored as is (UTF-8 or ASCII text, or raw
     /// bytes for binary strings): what [`Self::value`] would get as `Value::Bytes(raw)`,
     /// borrowed from the event.
@@ -238,6 +243,11 @@ fn read_image(c: &mut Cur<'_>, plan: &[Dec], sink: &mut impl ImageSink) -> Resul
                     sink.value(i, Value::Bytes(to_utf8(*conv, raw)));
                 }
             }
+            Dec::Int { bytes, unsigned } => sink.integer(
+                i,
+                read_int(c, *bytes, *unsigned)
+                    .ok_or_else(|| format!("column {}: {}", i + 1, eof()))?,
+            ),
             dec => sink.value(
                 i,
                 read_value(c, dec).map_err(|e| format!("column {}: {e}", i + 1))?,
@@ -245,6 +255,24 @@ fn read_image(c: &mut Cur<'_>, plan: &[Dec], sink: &mut impl ImageSink) -> Resul
         }
     }
     Ok(())
+}
+
+/// An integer column's value as full load reads it: `Int`, or `UInt` past `i64::MAX`.
+pub(crate) fn int_value(v: i128) -> Value {
+    match i64::try_from(v) {
+        Ok(i) => Value::Int(i),
+        Err(_) => u64::try_from(v).map_or(Value::NULL, Value::UInt),
+    }
+}
+
+/// Reads an integer column of `bytes` bytes.
+fn read_int(c: &mut Cur<'_>, bytes: u8, unsigned: bool) -> Option<i128> {
+    let raw = c.uint_le(usize::from(bytes))?;
+    Some(if unsigned {
+        i128::from(raw)
+    } else {
+        i128::from(sign_extend(raw, bytes))
+    })
 }
 
 fn sign_extend(v: u64, bytes: u8) -> i64 {
@@ -255,16 +283,7 @@ fn sign_extend(v: u64, bytes: u8) -> i64 {
 fn read_value(c: &mut Cur<'_>, dec: &Dec) -> Result<Value, String> {
     Ok(match dec {
         Dec::Null => Value::NULL,
-        Dec::Int { bytes, unsigned } => {
-            let raw = c.uint_le(usize::from(*bytes)).ok_or_else(eof)?;
-            if *unsigned {
-                i64::try_from(raw)
-                    .map(Value::Int)
-                    .unwrap_or(Value::UInt(raw))
-            } else {
-                Value::Int(sign_extend(raw, *bytes))
-            }
-        }
+        Dec::Int { bytes, unsigned } => int_value(read_int(c, *bytes, *unsigned).ok_or_else(eof)?),
         Dec::Float => {
             let b = c.take(4).ok_or_else(eof)?;
             Value::Float(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
