@@ -103,7 +103,7 @@ impl Sink {
                 while let Some(job) = rx.recv().await {
                     match job {
                         Job::Write(batch) => {
-                            writer.put_batch_dyn(batch).await?;
+                            writer.put_batch_no_receipt_dyn(batch).await?;
                         }
                         Job::Barrier(done) => {
                             let _ = done.send(());
@@ -166,7 +166,7 @@ impl Sink {
             let batch = self.take_batch();
             if !batch.is_empty() {
                 self.written += batch.len() as u64;
-                self.writer.put_batch_dyn(batch).await?;
+                self.writer.put_batch_no_receipt_dyn(batch).await?;
             }
             return Ok(());
         }

@@ -611,7 +611,11 @@ impl StreamReader for KinesisStream {
 }
 
 impl RequestSink for KinesisStream {
-    async fn send(&self, records: &[&OutRecord]) -> Result<Vec<EntryOutcome>, StreamError> {
+    async fn send(
+        &self,
+        records: &[&OutRecord],
+        _receipts: bool,
+    ) -> Result<Vec<EntryOutcome>, StreamError> {
         let mut entries = Vec::with_capacity(records.len());
         for r in records {
             let entry = PutRecordsRequestEntry::builder()
@@ -658,7 +662,14 @@ impl StreamWriter for KinesisStream {
         &self,
         records: Vec<OutRecord>,
     ) -> impl Future<Output = Result<PutReceipt, StreamError>> + Send {
-        put_batch_with(self, records, &self.limits, &self.retry, &self.metrics)
+        put_batch_with(
+            self,
+            records,
+            &self.limits,
+            &self.retry,
+            &self.metrics,
+            true,
+        )
     }
 
     fn metrics(&self) -> WriterMetricsSnapshot {

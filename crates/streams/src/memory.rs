@@ -278,7 +278,7 @@ impl MemoryStream {
     pub fn put_request(&self, records: &[OutRecord]) -> Result<Vec<Option<PutEntry>>, StreamError> {
         let refs: Vec<&OutRecord> = records.iter().collect();
         Ok(self
-            .put_request_refs(&refs)?
+            .put_request_refs(&refs, true)?
             .into_iter()
             .map(|o| match o {
                 EntryOutcome::Stored(e) => Some(e),
@@ -397,7 +397,12 @@ impl MemoryStream {
     }
 
     /// One PutRecords request: checks the limits, applies a queued fault, stores the records.
-    fn put_request_refs(&self, records: &[&OutRecord]) -> Result<Vec<EntryOutcome>, StreamError> {
+    /// Without `receipts` the stored entries have an empty shard id and sequence number.
+    fn put_request_refs(
+        &self,
+        records: &[&OutRecord],
+        receipts: bool,
+    ) -> Result<Vec<EntryOutcome>, StreamError> {
         let limits = &self.inner.limits;
         if records.is_empty() {
             return Err(self.validation_error("a request needs at least one record".into()));
@@ -483,14 +488,21 @@ impl MemoryStream {
                     }
                 }
             }
-            out.push(EntryOutcome::Stored(PutEntry {
-                shard_id: self
-                    .inner
-                    .shard_ids
-                    .get(shard)
-                    .cloned()
-                    .unwrap_or_else(|| shard_id(shard)),
-                sequence_number: format_seq(counter, shard),
+            out.push(EntryOutcome::Stored(if receipts {
+                PutEntry {
+                    shard_id: self
+                        .inner
+                        .shard_ids
+                        .get(shard)
+                        .cloned()
+                        .unwrap_or_else(|| shard_id(shard)),
+                    sequence_number: format_seq(counter, shard),
+                }
+            } else {
+                PutEntry {
+                    shard_id: String::new(),
+                    sequence_number: String::new(),
+                }
             }));
         }
         let counter = st.counter;
@@ -673,8 +685,9 @@ impl RequestSink for MemoryStream {
     fn send(
         &self,
         records: &[&OutRecord],
+        receipts: bool,
     ) -> impl Future<Output = Result<Vec<EntryOutcome>, StreamError>> + Send {
-        std::future::ready(self.put_request_refs(records))
+        std::future::ready(self.put_request_refs(records, receipts))
     }
 
     fn label(&self) -> &str {
@@ -718,7 +731,21 @@ impl StreamWriter for MemoryWriter {
             &self.stream.inner.limits,
             &self.retry,
             &self.metrics,
+            true,
         )
+    }
+
+    async fn put_batch_no_receipt(&self, records: Vec<OutRecord>) -> Result<usize, StreamError> {
+        let receipt = put_batch_with(
+            &self.stream,
+            records,
+            &self.stream.inner.limits,
+            &self.retry,
+            &self.metrics,
+            false,
+        )
+        .await?;
+        Ok(receipt.len())
     }
 
     fn metrics(&self) -> WriterMetricsSnapshot {

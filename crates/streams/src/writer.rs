@@ -66,6 +66,18 @@ pub trait StreamWriter: Send + Sync {
         records: Vec<OutRecord>,
     ) -> impl Future<Output = Result<PutReceipt, StreamError>> + Send;
 
+    /// Stores every record of `records` as [`put_batch`](Self::put_batch) does, with the same
+    /// guarantees, and returns how many were stored, without per-record receipts. For callers
+    /// that never look at sequence numbers: writers whose receipts cost work of their own
+    /// (the in-memory stream formats a sequence number and copies a shard id per record) skip
+    /// it. The default calls `put_batch`.
+    fn put_batch_no_receipt(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> impl Future<Output = Result<usize, StreamError>> + Send {
+        async move { self.put_batch(records).await.map(|r| r.len()) }
+    }
+
     /// Counters of this writer since it was created.
     fn metrics(&self) -> WriterMetricsSnapshot;
 }
@@ -77,6 +89,9 @@ pub trait StreamWriter: Send + Sync {
 pub trait DynStreamWriter: Send + Sync {
     /// See [`StreamWriter::put_batch`].
     async fn put_batch_dyn(&self, records: Vec<OutRecord>) -> Result<PutReceipt, StreamError>;
+    /// See [`StreamWriter::put_batch_no_receipt`].
+    async fn put_batch_no_receipt_dyn(&self, records: Vec<OutRecord>)
+    -> Result<usize, StreamError>;
     /// See [`StreamWriter::metrics`].
     fn metrics_dyn(&self) -> WriterMetricsSnapshot;
 }
@@ -85,6 +100,12 @@ pub trait DynStreamWriter: Send + Sync {
 impl<T: StreamWriter> DynStreamWriter for T {
     async fn put_batch_dyn(&self, records: Vec<OutRecord>) -> Result<PutReceipt, StreamError> {
         self.put_batch(records).await
+    }
+    async fn put_batch_no_receipt_dyn(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> Result<usize, StreamError> {
+        self.put_batch_no_receipt(records).await
     }
     fn metrics_dyn(&self) -> WriterMetricsSnapshot {
         self.metrics()
@@ -98,6 +119,12 @@ impl StreamWriter for Arc<dyn DynStreamWriter> {
     ) -> impl Future<Output = Result<PutReceipt, StreamError>> + Send {
         self.as_ref().put_batch_dyn(records)
     }
+    fn put_batch_no_receipt(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> impl Future<Output = Result<usize, StreamError>> + Send {
+        self.as_ref().put_batch_no_receipt_dyn(records)
+    }
     fn metrics(&self) -> WriterMetricsSnapshot {
         self.as_ref().metrics_dyn()
     }
@@ -109,6 +136,12 @@ impl<T: StreamWriter> StreamWriter for Arc<T> {
         records: Vec<OutRecord>,
     ) -> impl Future<Output = Result<PutReceipt, StreamError>> + Send {
         self.as_ref().put_batch(records)
+    }
+    fn put_batch_no_receipt(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> impl Future<Output = Result<usize, StreamError>> + Send {
+        self.as_ref().put_batch_no_receipt(records)
     }
     fn metrics(&self) -> WriterMetricsSnapshot {
         self.as_ref().metrics()
@@ -264,9 +297,12 @@ pub(crate) enum EntryOutcome {
 /// One PutRecords-like request against a concrete stream.
 pub(crate) trait RequestSink: Send + Sync {
     /// Sends one request (already within the limits); returns one outcome per record, in order.
+    /// Without `receipts` the stored entries may leave their shard id and sequence number
+    /// empty (nobody reads them).
     fn send(
         &self,
         records: &[&OutRecord],
+        receipts: bool,
     ) -> impl Future<Output = Result<Vec<EntryOutcome>, StreamError>> + Send;
 
     /// Stream name for messages.
@@ -318,6 +354,7 @@ pub(crate) async fn put_batch_with<S: RequestSink>(
     limits: &Limits,
     policy: &RetryPolicy,
     metrics: &WriterMetrics,
+    receipts: bool,
 ) -> Result<PutReceipt, StreamError> {
     validate_batch(&records, limits)?;
     let total = records.len();
@@ -332,7 +369,7 @@ pub(crate) async fn put_batch_with<S: RequestSink>(
         let first = request.first().copied().unwrap_or(0);
         let refs: Vec<&OutRecord> = request.iter().filter_map(|&i| records.get(i)).collect();
         metrics.add_request();
-        let outcome = sink.send(&refs).await;
+        let outcome = sink.send(&refs, receipts).await;
         let give_up = |source: StreamError| {
             if first == 0 {
                 source

@@ -526,6 +526,43 @@ async fn many_partial_failures_lose_and_reorder_nothing() {
 }
 
 #[tokio::test]
+async fn without_receipts_the_same_records_are_stored_the_same_way() {
+    // One stream written with receipts, one without, through the same faults: the stored
+    // records (keys, bodies, sequence numbers, order) and the metrics are the same.
+    let run = |receipts: bool| async move {
+        let stream = MemoryStream::builder("s").shards(3).build();
+        let w = stream.writer_with(RetryPolicy::fast());
+        stream.fail_next_puts(1, &[0, 5, 9, 300]);
+        stream.inject_fault(Fault::Throttle);
+        let input = records(1_200, 17);
+        let stored = if receipts {
+            w.put_batch(input.clone()).await.unwrap().len()
+        } else {
+            w.put_batch_no_receipt(input.clone()).await.unwrap()
+        };
+        assert_eq!(stored, input.len());
+        assert_eq!(stream.pending_faults(), 0);
+        let read = read_all(&stream).await.unwrap();
+        assert_eq!(last_occurrence_view(&read), expected_view(&input));
+        let read: Vec<(String, String, Bytes)> = read
+            .into_iter()
+            .map(|r| (r.sequence_number, r.partition_key, r.data))
+            .collect();
+        (read, w.metrics())
+    };
+    let (with, with_metrics) = run(true).await;
+    let (without, without_metrics) = run(false).await;
+    assert_eq!(with, without);
+    assert_eq!(with_metrics, without_metrics);
+
+    // Through the object-safe form too.
+    let stream = MemoryStream::new("s");
+    let w: Arc<dyn DynStreamWriter> = Arc::new(stream.writer());
+    assert_eq!(w.put_batch_no_receipt(records(3, 2)).await.unwrap(), 3);
+    assert_eq!(stream.records().len(), 3);
+}
+
+#[tokio::test]
 async fn gives_up_with_the_stored_prefix_and_a_resend_completes() {
     let stream = MemoryStream::new("s");
     let w = stream.writer_with(RetryPolicy {
