@@ -637,8 +637,48 @@ impl RowWriter<'_> {
     }
 }
 
+/// Record buffers kept for reuse (see [`RecordBuf`]).
+static RECORD_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+/// At most this many buffers are kept ...
+const RECORD_BUFFERS_KEPT: usize = 64;
+/// ... and none larger than this (one huge batch should not pin its memory).
+const RECORD_BUFFER_MAX: usize = 1 << 20;
+
+fn record_buffers() -> std::sync::MutexGuard<'static, Vec<Vec<u8>>> {
+    RECORD_BUFFERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The buffer behind the records of a [`RecordBatch`]: when the last of them is dropped
+/// (the target wrote them), the buffer goes back to a shared pool for the next batch. A
+/// reused buffer is mapped and warm in the caches already; a fresh one costs the allocator
+/// new pages (faulted in and zeroed by the kernel) for every batch.
+struct RecordBuf(Vec<u8>);
+
+impl AsRef<[u8]> for RecordBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for RecordBuf {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.0);
+        if buf.capacity() > RECORD_BUFFER_MAX {
+            return;
+        }
+        buf.clear();
+        let mut pool = record_buffers();
+        if pool.len() < RECORD_BUFFERS_KEPT {
+            pool.push(buf);
+        }
+    }
+}
+
 /// Data records written into one buffer, so that a group of records costs one allocation:
-/// [`RecordBatch::finish`] hands them out as slices of it.
+/// [`RecordBatch::finish`] hands them out as slices of it. The buffer is reused once every
+/// record is dropped.
 #[derive(Debug)]
 pub struct RecordBatch {
     buf: Vec<u8>,
@@ -650,8 +690,10 @@ impl RecordBatch {
     /// Room for about `records` records written by `writer` (sized by the last record
     /// it wrote).
     pub fn with_capacity(records: usize, writer: &RowWriter<'_>) -> Self {
+        let mut buf = record_buffers().pop().unwrap_or_default();
+        buf.reserve(records * (writer.hint.load(Ordering::Relaxed) + 64));
         RecordBatch {
-            buf: Vec::with_capacity(records * (writer.hint.load(Ordering::Relaxed) + 64)),
+            buf,
             spans: Vec::with_capacity(records),
         }
     }
@@ -678,7 +720,7 @@ impl RecordBatch {
 
     /// The records, in the order written.
     pub fn finish(self, op: &Operation) -> Vec<Encoded> {
-        let buf = Bytes::from(self.buf);
+        let buf = Bytes::from_owner(RecordBuf(self.buf));
         self.spans
             .into_iter()
             .map(|(partition_key, a, b)| Encoded {
