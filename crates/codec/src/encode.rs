@@ -551,6 +551,53 @@ fn is_clean(bytes: &[u8]) -> bool {
     block_clean(&last)
 }
 
+/// True when `bytes` are printable ASCII with nothing to escape: every byte in
+/// `0x20..0x80` except `"` and `\`. Such bytes are valid UTF-8 and are written as a JSON
+/// string between quotes as they are ([`crate::ValueRef::CleanStr`]). One pass answers both
+/// questions (is it UTF-8, does it need escapes), in 32-byte blocks the compiler turns into
+/// SIMD compares.
+pub fn is_clean_ascii(bytes: &[u8]) -> bool {
+    #[inline(always)]
+    fn block<const N: usize>(block: &[u8; N]) -> bool {
+        let mut bad = [false; N];
+        for (b, &c) in bad.iter_mut().zip(block) {
+            // `|`, not `||`: no branches, so the loop vectorizes.
+            *b = !(0x20..0x80).contains(&c) | (c == b'"') | (c == b'\\');
+        }
+        !bad.iter().fold(false, |acc, &b| acc | b)
+    }
+    let (blocks, rest) = bytes.as_chunks::<32>();
+    if !blocks.iter().all(block) {
+        return false;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    // The tail: the last 32 or 16 bytes again (overlapping), else padded with a clean byte.
+    if let Some(last) = bytes.last_chunk::<32>() {
+        return block(last);
+    }
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
+        return block(first) && block(last);
+    }
+    let mut last = [b'a'; 16];
+    let Some(head) = last.get_mut(..rest.len()) else {
+        return false;
+    };
+    head.copy_from_slice(rest);
+    block(&last)
+}
+
+/// Appends `bytes`, which [`is_clean_ascii`] accepted, as a JSON string: between quotes, as
+/// they are.
+pub(crate) fn write_clean(buf: &mut Vec<u8>, bytes: &[u8]) {
+    debug_assert!(is_clean_ascii(bytes), "write_clean needs clean ASCII");
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
+    buf.extend_from_slice(bytes);
+    buf.push(b'"');
+}
+
 /// Appends `s` as a JSON string the way cJSON escapes it: `"` `\` and the control
 /// characters `\b \f \n \r \t` by name, other control characters as `\u00XX`, everything
 /// else (including `/` and non-ASCII) verbatim.
@@ -601,7 +648,7 @@ pub use template::{DataRecordTemplate, MetadataTemplate};
 
 #[cfg(test)]
 mod escape_tests {
-    use super::write_escaped;
+    use super::{is_clean_ascii, write_clean, write_escaped};
 
     /// The obvious byte-by-byte cJSON escaping, to compare the fast path with.
     fn reference(s: &str) -> Vec<u8> {
@@ -638,5 +685,33 @@ mod escape_tests {
         let mut out = Vec::new();
         write_escaped(&mut out, "");
         assert_eq!(out, b"\"\"");
+    }
+
+    #[test]
+    fn clean_ascii_at_every_length_and_offset() {
+        // Every length from 0 to 100 (the block, overlap and padding paths), one bad byte at
+        // every offset: clean exactly when no byte needs an escape or is not ASCII, and then
+        // written as `write_escaped` writes it.
+        for len in 0usize..100 {
+            let base: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(is_clean_ascii(&base), "len {len}");
+            let mut clean = Vec::new();
+            write_clean(&mut clean, &base);
+            let mut escaped = Vec::new();
+            write_escaped(&mut escaped, std::str::from_utf8(&base).unwrap_or_default());
+            assert_eq!(clean, escaped);
+            for at in 0..len {
+                for b in [0x00u8, 0x1f, b'"', b'\\', 0x80, 0xc3, 0xff] {
+                    let mut v = base.clone();
+                    v[at] = b;
+                    assert!(!is_clean_ascii(&v), "len {len}, byte {b:#x} at {at}");
+                }
+                for b in [b' ', b'~', 0x7f, b'/', b'\'', b'{'] {
+                    let mut v = base.clone();
+                    v[at] = b;
+                    assert!(is_clean_ascii(&v), "len {len}, byte {b:#x} at {at}");
+                }
+            }
+        }
     }
 }

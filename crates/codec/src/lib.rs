@@ -40,7 +40,7 @@ mod value;
 pub use decode::{DecodeOptions, Records, decode, decode_with, record_from_value};
 pub use encode::{
     DataRecordTemplate, MessageFormat, MetadataRef, MetadataTemplate, NumRef, encode,
-    encode_data_into, encode_into, to_compact_string, write_compact, write_escaped,
+    encode_data_into, encode_into, is_clean_ascii, to_compact_string, write_compact, write_escaped,
 };
 pub use error::{CodecError, DecodeError};
 pub use kinesis::{KinesisMessage, Messages, decode_kinesis_record};

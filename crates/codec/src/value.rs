@@ -297,6 +297,11 @@ pub enum ValueRef<'a> {
     Literal(&'a str),
     /// A string (escaped when written).
     Str(&'a str),
+    /// A string whose bytes [`crate::is_clean_ascii`] accepted: printable ASCII with
+    /// nothing to escape, written between quotes as is (no UTF-8 check, no escape scan).
+    /// Bytes that break that promise make the record invalid JSON, so make this variant only
+    /// from checked bytes.
+    CleanStr(&'a [u8]),
     /// Any value.
     Value(&'a Value),
 }
@@ -312,6 +317,7 @@ impl ValueRef<'_> {
         match self {
             ValueRef::Null => {}
             ValueRef::Literal(s) | ValueRef::Str(s) => out.push_str(s),
+            ValueRef::CleanStr(b) => out.push_str(&String::from_utf8_lossy(b)),
             ValueRef::Value(v) => v.write_key_text(out),
         }
     }

@@ -18,6 +18,8 @@ enum Cell {
     Literal(usize, usize),
     /// A string: `text[start..end]`.
     Str(usize, usize),
+    /// A string of printable ASCII with nothing to escape: `clean[start..end]`.
+    Clean(usize, usize),
     /// Any other value: `others[i]`.
     Other(usize),
 }
@@ -28,6 +30,9 @@ enum Cell {
 #[derive(Clone, Debug, Default)]
 pub struct RenderedRows {
     text: String,
+    /// Strings that [`dmsrs_codec::is_clean_ascii`] accepted, kept as bytes: they are
+    /// written as they are, with no UTF-8 check and no escape scan.
+    clean: Vec<u8>,
     cells: Vec<Cell>,
     others: Vec<Value>,
     /// Index of each row's first cell.
@@ -38,6 +43,7 @@ pub struct RenderedRows {
 #[derive(Clone, Copy, Debug)]
 pub struct Row<'a> {
     text: &'a str,
+    clean: &'a [u8],
     cells: &'a [Cell],
     others: &'a [Value],
 }
@@ -59,6 +65,9 @@ impl<'a> Row<'a> {
             None | Some(Cell::Null) => ValueRef::Null,
             Some(Cell::Literal(a, b)) => ValueRef::Literal(self.text.get(*a..*b).unwrap_or("")),
             Some(Cell::Str(a, b)) => ValueRef::Str(self.text.get(*a..*b).unwrap_or("")),
+            Some(Cell::Clean(a, b)) => {
+                ValueRef::CleanStr(self.clean.get(*a..*b).unwrap_or_default())
+            }
             Some(Cell::Other(k)) => self.others.get(*k).map_or(ValueRef::Null, ValueRef::Value),
         }
     }
@@ -69,6 +78,7 @@ impl<'a> Row<'a> {
         match self.get(i) {
             ValueRef::Null | ValueRef::Value(Value::Null) => None,
             ValueRef::Literal(s) | ValueRef::Str(s) => Some(Cow::Borrowed(s)),
+            ValueRef::CleanStr(b) => Some(String::from_utf8_lossy(b)),
             ValueRef::Value(v) => Some(Cow::Owned(v.to_key_text())),
         }
     }
@@ -109,7 +119,7 @@ impl std::ops::DerefMut for PooledRows {
 impl Drop for PooledRows {
     fn drop(&mut self) {
         let mut rows = std::mem::take(&mut self.0);
-        if rows.text.capacity() > POOL_MAX_TEXT {
+        if rows.text.capacity() > POOL_MAX_TEXT || rows.clean.capacity() > POOL_MAX_TEXT {
             return;
         }
         rows.clear();
@@ -141,6 +151,7 @@ impl RenderedRows {
     /// Removes every row, keeping the buffers.
     pub fn clear(&mut self) {
         self.text.clear();
+        self.clean.clear();
         self.cells.clear();
         self.others.clear();
         self.starts.clear();
@@ -157,6 +168,7 @@ impl RenderedRows {
         let end = self.starts.get(k + 1).copied().unwrap_or(self.cells.len());
         Row {
             text: &self.text,
+            clean: &self.clean,
             cells: self.cells.get(start..end).unwrap_or_default(),
             others: &self.others,
         }
@@ -223,10 +235,16 @@ impl RenderedRows {
             (ColumnKind::Integer { .. } | ColumnKind::Year, MyValue::UInt(u)) => {
                 self.push_integer(i128::from(u), opts)
             }
-            (kind, MyValue::Bytes(b)) if kind.is_plain_text() => match utf8(&b) {
-                Ok(s) => self.push_str(s),
-                Err(_) => self.push_value(kind.render(MyValue::Bytes(b), opts, lob_limit)),
-            },
+            (kind, MyValue::Bytes(b)) if kind.is_plain_text() => {
+                if dmsrs_codec::is_clean_ascii(&b) {
+                    self.push_clean(&b);
+                    return;
+                }
+                match utf8(&b) {
+                    Ok(s) => self.push_str(s),
+                    Err(_) => self.push_value(kind.render(MyValue::Bytes(b), opts, lob_limit)),
+                }
+            }
             (kind, v) => self.push_value(kind.render(v, opts, lob_limit)),
         }
     }
@@ -240,10 +258,20 @@ impl RenderedRows {
         opts: &RenderOptions,
         lob_limit: Option<usize>,
     ) {
+        if kind.is_plain_text() && dmsrs_codec::is_clean_ascii(bytes) {
+            return self.push_clean(bytes);
+        }
         match utf8(bytes) {
             Ok(s) if kind.is_plain_text() => self.push_str(s),
             _ => self.push_value(kind.render(MyValue::Bytes(bytes.to_vec()), opts, lob_limit)),
         }
+    }
+
+    /// Appends a string column of bytes [`dmsrs_codec::is_clean_ascii`] accepted.
+    fn push_clean(&mut self, bytes: &[u8]) {
+        let start = self.clean.len();
+        self.clean.extend_from_slice(bytes);
+        self.cells.push(Cell::Clean(start, self.clean.len()));
     }
 }
 
@@ -262,6 +290,7 @@ pub(crate) fn owned(v: ValueRef<'_>) -> Value {
             dmsrs_codec::Number::from_literal(l).map_or(Value::Null, Value::Number)
         }
         ValueRef::Str(s) => Value::String(s.to_owned()),
+        ValueRef::CleanStr(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
         ValueRef::Value(v) => v.clone(),
     }
 }
