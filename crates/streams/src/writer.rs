@@ -89,9 +89,13 @@ pub trait StreamWriter: Send + Sync {
 pub trait DynStreamWriter: Send + Sync {
     /// See [`StreamWriter::put_batch`].
     async fn put_batch_dyn(&self, records: Vec<OutRecord>) -> Result<PutReceipt, StreamError>;
-    /// See [`StreamWriter::put_batch_no_receipt`].
-    async fn put_batch_no_receipt_dyn(&self, records: Vec<OutRecord>)
-    -> Result<usize, StreamError>;
+    /// See [`StreamWriter::put_batch_no_receipt`]. The default calls `put_batch_dyn`.
+    async fn put_batch_no_receipt_dyn(
+        &self,
+        records: Vec<OutRecord>,
+    ) -> Result<usize, StreamError> {
+        self.put_batch_dyn(records).await.map(|r| r.len())
+    }
     /// See [`StreamWriter::metrics`].
     fn metrics_dyn(&self) -> WriterMetricsSnapshot;
 }
