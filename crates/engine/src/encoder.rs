@@ -690,8 +690,17 @@ impl RecordBatch {
     /// Room for about `records` records written by `writer` (sized by the last record
     /// it wrote).
     pub fn with_capacity(records: usize, writer: &RowWriter<'_>) -> Self {
-        let mut buf = record_buffers().pop().unwrap_or_default();
-        buf.reserve(records * (writer.hint.load(Ordering::Relaxed) + 64));
+        let need = records * (writer.hint.load(Ordering::Relaxed) + 64);
+        // A pooled buffer large enough, else a new one. (Growing a pooled buffer would copy
+        // its whole old allocation: `realloc` does not know that it is empty.) New buffers
+        // are rounded up to a power of two, so the pool holds a few sizes that fit most jobs.
+        let buf = {
+            let mut pool = record_buffers();
+            match pool.iter().position(|b| b.capacity() >= need) {
+                Some(i) => pool.swap_remove(i),
+                None => Vec::with_capacity(need.next_power_of_two()),
+            }
+        };
         RecordBatch {
             buf,
             spans: Vec::with_capacity(records),
