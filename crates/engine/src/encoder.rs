@@ -637,17 +637,54 @@ impl RowWriter<'_> {
     }
 }
 
-/// Record buffers kept for reuse (see [`RecordBuf`]).
-static RECORD_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
-/// At most this many buffers are kept ...
-const RECORD_BUFFERS_KEPT: usize = 64;
-/// ... and none larger than this (one huge batch should not pin its memory).
+/// Record buffers kept for reuse (see [`RecordBuf`]), and their total capacity.
+#[derive(Default)]
+struct RecordBuffers {
+    kept: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+static RECORD_BUFFERS: std::sync::Mutex<RecordBuffers> = std::sync::Mutex::new(RecordBuffers {
+    kept: Vec::new(),
+    bytes: 0,
+});
+/// At most this many bytes of buffers are kept (a burst of large batches leaves no more
+/// than this pinned) ...
+const RECORD_BUFFERS_BYTES: usize = 16 << 20;
+/// ... and no buffer larger than this.
 const RECORD_BUFFER_MAX: usize = 1 << 20;
 
-fn record_buffers() -> std::sync::MutexGuard<'static, Vec<Vec<u8>>> {
+fn record_buffers() -> std::sync::MutexGuard<'static, RecordBuffers> {
     RECORD_BUFFERS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl RecordBuffers {
+    /// A kept buffer of at least `need` bytes, else a new one (rounded up to a power of two,
+    /// so the pool settles on a few sizes that fit most jobs). Growing a kept buffer instead
+    /// would copy its whole old allocation: `realloc` does not know that it is empty.
+    fn take(&mut self, need: usize) -> Vec<u8> {
+        match self.kept.iter().position(|b| b.capacity() >= need) {
+            Some(i) => {
+                let buf = self.kept.swap_remove(i);
+                self.bytes -= buf.capacity();
+                buf
+            }
+            None => Vec::with_capacity(need.next_power_of_two()),
+        }
+    }
+
+    /// Keeps `buf` (cleared) if it fits the limits.
+    fn give(&mut self, mut buf: Vec<u8>) {
+        let cap = buf.capacity();
+        if cap > RECORD_BUFFER_MAX || self.bytes + cap > RECORD_BUFFERS_BYTES {
+            return;
+        }
+        buf.clear();
+        self.bytes += cap;
+        self.kept.push(buf);
+    }
 }
 
 /// The buffer behind the records of a [`RecordBatch`]: when the last of them is dropped
@@ -664,15 +701,45 @@ impl AsRef<[u8]> for RecordBuf {
 
 impl Drop for RecordBuf {
     fn drop(&mut self) {
-        let mut buf = std::mem::take(&mut self.0);
-        if buf.capacity() > RECORD_BUFFER_MAX {
-            return;
+        let buf = std::mem::take(&mut self.0);
+        if buf.capacity() <= RECORD_BUFFER_MAX {
+            record_buffers().give(buf);
         }
-        buf.clear();
-        let mut pool = record_buffers();
-        if pool.len() < RECORD_BUFFERS_KEPT {
-            pool.push(buf);
+    }
+}
+
+#[cfg(test)]
+mod record_buffer_tests {
+    use super::{RECORD_BUFFER_MAX, RECORD_BUFFERS_BYTES, RecordBuffers};
+
+    #[test]
+    fn kept_buffers_are_bounded_and_large_enough() {
+        let mut pool = RecordBuffers::default();
+        // New buffers: rounded up to a power of two.
+        let b = pool.take(3000);
+        let small = b.capacity();
+        assert!(small >= 4096);
+        pool.give(b);
+        assert_eq!(pool.bytes, small);
+        // Too small for this need: a new one, the small one stays.
+        let big = pool.take(small + 1);
+        assert!(big.capacity() >= 2 * small);
+        assert_eq!(pool.kept.len(), 1);
+        // Large enough: reused, and cleared when it was given back.
+        let mut b = pool.take(100);
+        assert_eq!((b.capacity(), pool.bytes), (small, 0));
+        b.extend_from_slice(b"records");
+        pool.give(b);
+        assert!(pool.take(small).is_empty());
+        // Limits: one buffer over the size limit, and the total.
+        pool.give(Vec::with_capacity(RECORD_BUFFER_MAX + 1));
+        assert_eq!(pool.bytes, 0);
+        for _ in 0..RECORD_BUFFERS_BYTES / RECORD_BUFFER_MAX + 4 {
+            pool.give(Vec::with_capacity(RECORD_BUFFER_MAX));
         }
+        assert!(pool.bytes <= RECORD_BUFFERS_BYTES);
+        assert!(pool.kept.len() <= RECORD_BUFFERS_BYTES / RECORD_BUFFER_MAX);
+        assert!(!pool.kept.is_empty());
     }
 }
 
@@ -691,16 +758,7 @@ impl RecordBatch {
     /// it wrote).
     pub fn with_capacity(records: usize, writer: &RowWriter<'_>) -> Self {
         let need = records * (writer.hint.load(Ordering::Relaxed) + 64);
-        // A pooled buffer large enough, else a new one. (Growing a pooled buffer would copy
-        // its whole old allocation: `realloc` does not know that it is empty.) New buffers
-        // are rounded up to a power of two, so the pool holds a few sizes that fit most jobs.
-        let buf = {
-            let mut pool = record_buffers();
-            match pool.iter().position(|b| b.capacity() >= need) {
-                Some(i) => pool.swap_remove(i),
-                None => Vec::with_capacity(need.next_power_of_two()),
-            }
-        };
+        let buf = record_buffers().take(need);
         RecordBatch {
             buf,
             spans: Vec::with_capacity(records),
