@@ -92,8 +92,9 @@ impl<'a> Row<'a> {
 /// Buffers kept for [`RenderedRows::pooled`]: one per encoding job in flight is enough.
 const POOL_SIZE: usize = 32;
 /// A buffer that grew past this many bytes of text is not kept (one huge row should not
-/// pin its memory).
-const POOL_MAX_TEXT: usize = 1 << 20;
+/// pin its memory). A CDC job renders about 32 KiB; the pool then pins at most
+/// `POOL_SIZE` times twice this.
+const POOL_MAX_TEXT: usize = 256 << 10;
 
 static POOL: std::sync::Mutex<Vec<RenderedRows>> = std::sync::Mutex::new(Vec::new());
 
