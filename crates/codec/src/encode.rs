@@ -515,77 +515,59 @@ pub fn to_compact_string(value: &Value) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
-/// True for the bytes cJSON escapes: `"`, `\\` and control characters.
+/// True for the bytes cJSON escapes: `"`, `\\` and control characters. (`|`, not `||`: no
+/// branches, so the block checks below vectorize.)
 #[inline(always)]
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
-/// True when no byte of `bytes` needs an escape. Whole 16-byte blocks are checked without
-/// branches, which the compiler turns into SIMD compares.
-#[inline]
-fn is_clean(bytes: &[u8]) -> bool {
+/// True when no byte of `bytes` is `bad` (a branch-free test). Whole 32-byte blocks are
+/// checked without branches, which the compiler turns into SIMD compares; the tail is the
+/// last 32 or 16 bytes again (overlapping), else padded with a byte that is not `bad`.
+#[inline(always)]
+fn none_in_blocks(bytes: &[u8], bad: impl Fn(u8) -> bool + Copy) -> bool {
     #[inline(always)]
-    fn block_clean(block: &[u8; 16]) -> bool {
-        let mut bad = 0u8;
-        for &b in block {
-            bad |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+    fn block<const N: usize>(block: &[u8; N], bad: impl Fn(u8) -> bool) -> bool {
+        let mut hit = [false; N];
+        for (h, &c) in hit.iter_mut().zip(block) {
+            *h = bad(c);
         }
-        bad == 0
-    }
-    let (blocks, rest) = bytes.as_chunks::<16>();
-    if !blocks.iter().all(block_clean) {
-        return false;
-    }
-    if rest.is_empty() {
-        return true;
-    }
-    // The tail: the last 16 bytes again (overlapping) when there are that many, else the
-    // tail padded with a clean byte.
-    let mut last = [b'a'; 16];
-    if bytes.len() >= 16 {
-        last.copy_from_slice(&bytes[bytes.len() - 16..]);
-    } else {
-        last[..rest.len()].copy_from_slice(rest);
-    }
-    block_clean(&last)
-}
-
-/// True when `bytes` are printable ASCII with nothing to escape: every byte in
-/// `0x20..0x80` except `"` and `\`. Such bytes are valid UTF-8 and are written as a JSON
-/// string between quotes as they are ([`crate::ValueRef::CleanStr`]). One pass answers both
-/// questions (is it UTF-8, does it need escapes), in 32-byte blocks the compiler turns into
-/// SIMD compares.
-pub fn is_clean_ascii(bytes: &[u8]) -> bool {
-    #[inline(always)]
-    fn block<const N: usize>(block: &[u8; N]) -> bool {
-        let mut bad = [false; N];
-        for (b, &c) in bad.iter_mut().zip(block) {
-            // `|`, not `||`: no branches, so the loop vectorizes.
-            *b = !(0x20..0x80).contains(&c) | (c == b'"') | (c == b'\\');
-        }
-        !bad.iter().fold(false, |acc, &b| acc | b)
+        !hit.iter().fold(false, |acc, &h| acc | h)
     }
     let (blocks, rest) = bytes.as_chunks::<32>();
-    if !blocks.iter().all(block) {
+    if !blocks.iter().all(|b| block(b, bad)) {
         return false;
     }
     if rest.is_empty() {
         return true;
     }
-    // The tail: the last 32 or 16 bytes again (overlapping), else padded with a clean byte.
     if let Some(last) = bytes.last_chunk::<32>() {
-        return block(last);
+        return block(last, bad);
     }
     if let (Some(first), Some(last)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
-        return block(first) && block(last);
+        return block(first, bad) && block(last, bad);
     }
     let mut last = [b'a'; 16];
     let Some(head) = last.get_mut(..rest.len()) else {
         return false;
     };
     head.copy_from_slice(rest);
-    block(&last)
+    block(&last, bad)
+}
+
+/// True when no byte of `bytes` needs an escape.
+#[inline]
+fn is_clean(bytes: &[u8]) -> bool {
+    none_in_blocks(bytes, needs_escape)
+}
+
+/// True when `bytes` are printable ASCII with nothing to escape: every byte in
+/// `0x20..0x80` except `"` and `\`. Such bytes are valid UTF-8 and are written as a JSON
+/// string between quotes as they are ([`crate::ValueRef::CleanStr`]). One pass answers both
+/// questions (is it UTF-8, does it need escapes).
+pub fn is_clean_ascii(bytes: &[u8]) -> bool {
+    none_in_blocks(bytes, |c| needs_escape(c) | (c >= 0x80))
 }
 
 /// Appends `bytes`, which [`is_clean_ascii`] accepted, as a JSON string: between quotes, as
