@@ -237,14 +237,7 @@ impl RenderedRows {
                 self.push_integer(i128::from(u), opts)
             }
             (kind, MyValue::Bytes(b)) if kind.is_plain_text() => {
-                if dmsrs_codec::is_clean_ascii(&b) {
-                    self.push_clean(&b);
-                    return;
-                }
-                match utf8(&b) {
-                    Ok(s) => self.push_str(s),
-                    Err(_) => self.push_value(kind.render(MyValue::Bytes(b), opts, lob_limit)),
-                }
+                self.push_text_bytes(kind, &b, opts, lob_limit)
             }
             (kind, v) => self.push_value(kind.render(v, opts, lob_limit)),
         }
