@@ -125,7 +125,6 @@ const CP1252_HIGH: [char; 32] = [
     '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
 ];
 
-/// Converts `bytes` in charset `conv` to UTF-8 bytes.
 /// True when every byte is ASCII. Whole 16-byte blocks are checked without branches, which
 /// the compiler turns into SIMD (`<[u8]>::is_ascii` does not here).
 pub(crate) fn is_ascii(bytes: &[u8]) -> bool {
@@ -136,6 +135,7 @@ pub(crate) fn is_ascii(bytes: &[u8]) -> bool {
         && rest.iter().all(u8::is_ascii)
 }
 
+/// Converts `bytes` in charset `conv` to UTF-8 bytes.
 pub(crate) fn to_utf8(conv: TextConv, bytes: &[u8]) -> Vec<u8> {
     match conv {
         TextConv::Raw | TextConv::Unsupported => bytes.to_vec(),
