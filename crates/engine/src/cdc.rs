@@ -907,7 +907,7 @@ impl Capture {
             // Record ids continue from the last job still running, else from the count.
             let first = match self.next_id.take() {
                 Some(rx) if !self.encoding.is_empty() => FirstId::After(rx),
-                _ => FirstId::Known(self.txn.as_ref().map_or(0, |t| t.records) + 1),
+                _ => FirstId::Known(self.next_record_id()),
             };
             let (tx, rx) = oneshot::channel();
             self.next_id = Some(rx);
@@ -916,10 +916,15 @@ impl Capture {
             self.drain_to(MAX_IN_FLIGHT).await
         } else {
             self.drain_to(0).await?;
-            let first = FirstId::Known(self.txn.as_ref().map_or(0, |t| t.records) + 1);
+            let first = FirstId::Known(self.next_record_id());
             let done = encode_rows(group, first, None).await?;
             self.rows_done(&table, &op, done).await
         }
+    }
+
+    /// The `transaction-record-id` after the rows counted so far (jobs still running aside).
+    fn next_record_id(&self) -> u64 {
+        self.txn.as_ref().map_or(0, |t| t.records) + 1
     }
 
     /// Takes the result of a rows event: its records into the sink, its rows into the
