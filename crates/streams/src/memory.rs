@@ -499,10 +499,7 @@ impl MemoryStream {
                     sequence_number: format_seq(counter, shard),
                 }
             } else {
-                PutEntry {
-                    shard_id: String::new(),
-                    sequence_number: String::new(),
-                }
+                PutEntry::default()
             }));
         }
         let counter = st.counter;

@@ -53,7 +53,7 @@ impl fmt::Debug for OutRecord {
 }
 
 /// Where one record of a batch was stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PutEntry {
     /// Shard that holds the record, e.g. `shardId-000000000000`.
     pub shard_id: String,
