@@ -7,6 +7,7 @@
 use crate::binlog::ImageSink;
 use crate::columns::ColumnKind;
 use crate::mapping::{ColumnSource, PartitionKeySpec, RecordLayout, TablePlan};
+use crate::pool::Pool;
 use crate::row::{RenderedRows, Row};
 use crate::settings::ColumnFilter;
 use crate::source::TableInfo;
@@ -637,54 +638,29 @@ impl RowWriter<'_> {
     }
 }
 
-/// Record buffers kept for reuse (see [`RecordBuf`]), and their total capacity.
-#[derive(Default)]
-struct RecordBuffers {
-    kept: Vec<Vec<u8>>,
-    bytes: usize,
-}
-
-static RECORD_BUFFERS: std::sync::Mutex<RecordBuffers> = std::sync::Mutex::new(RecordBuffers {
-    kept: Vec::new(),
-    bytes: 0,
-});
-/// At most this many bytes of buffers are kept (a burst of large batches leaves no more
-/// than this pinned) ...
+/// At most this many bytes of record buffers are kept (a burst of large batches leaves no
+/// more than this pinned) ...
 const RECORD_BUFFERS_BYTES: usize = 16 << 20;
 /// ... and no buffer larger than this.
 const RECORD_BUFFER_MAX: usize = 1 << 20;
 
-fn record_buffers() -> std::sync::MutexGuard<'static, RecordBuffers> {
-    RECORD_BUFFERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Record buffers kept for reuse (see [`RecordBuf`]), sized by capacity.
+static RECORD_BUFFERS: Pool<Vec<u8>> =
+    Pool::new(usize::MAX, RECORD_BUFFER_MAX, RECORD_BUFFERS_BYTES);
+
+/// A kept buffer of at least `need` bytes, else a new one (rounded up to a power of two, so
+/// the pool settles on a few sizes that fit most jobs). Growing a kept buffer instead would
+/// copy its whole old allocation: `realloc` does not know that it is empty.
+fn take_buffer(pool: &Pool<Vec<u8>>, need: usize) -> Vec<u8> {
+    pool.take(|b| b.capacity() >= need)
+        .unwrap_or_else(|| Vec::with_capacity(need.next_power_of_two()))
 }
 
-impl RecordBuffers {
-    /// A kept buffer of at least `need` bytes, else a new one (rounded up to a power of two,
-    /// so the pool settles on a few sizes that fit most jobs). Growing a kept buffer instead
-    /// would copy its whole old allocation: `realloc` does not know that it is empty.
-    fn take(&mut self, need: usize) -> Vec<u8> {
-        match self.kept.iter().position(|b| b.capacity() >= need) {
-            Some(i) => {
-                let buf = self.kept.swap_remove(i);
-                self.bytes -= buf.capacity();
-                buf
-            }
-            None => Vec::with_capacity(need.next_power_of_two()),
-        }
-    }
-
-    /// Keeps `buf` (cleared) if it fits the limits.
-    fn give(&mut self, mut buf: Vec<u8>) {
-        let cap = buf.capacity();
-        if cap > RECORD_BUFFER_MAX || self.bytes + cap > RECORD_BUFFERS_BYTES {
-            return;
-        }
-        buf.clear();
-        self.bytes += cap;
-        self.kept.push(buf);
-    }
+/// Gives `buf`, cleared, back to the pool.
+fn give_buffer(pool: &Pool<Vec<u8>>, mut buf: Vec<u8>) {
+    buf.clear();
+    let size = buf.capacity();
+    pool.give(buf, size);
 }
 
 /// The buffer behind the records of a [`RecordBatch`]: when the last of them is dropped
@@ -701,45 +677,44 @@ impl AsRef<[u8]> for RecordBuf {
 
 impl Drop for RecordBuf {
     fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.0);
-        if buf.capacity() <= RECORD_BUFFER_MAX {
-            record_buffers().give(buf);
-        }
+        give_buffer(&RECORD_BUFFERS, std::mem::take(&mut self.0));
     }
 }
 
 #[cfg(test)]
 mod record_buffer_tests {
-    use super::{RECORD_BUFFER_MAX, RECORD_BUFFERS_BYTES, RecordBuffers};
+    use super::{RECORD_BUFFER_MAX, RECORD_BUFFERS_BYTES, give_buffer, take_buffer};
+    use crate::pool::Pool;
 
     #[test]
     fn kept_buffers_are_bounded_and_large_enough() {
-        let mut pool = RecordBuffers::default();
+        let pool = Pool::new(usize::MAX, RECORD_BUFFER_MAX, RECORD_BUFFERS_BYTES);
         // New buffers: rounded up to a power of two.
-        let b = pool.take(3000);
+        let b = take_buffer(&pool, 3000);
         let small = b.capacity();
         assert!(small >= 4096);
-        pool.give(b);
-        assert_eq!(pool.bytes, small);
+        give_buffer(&pool, b);
+        assert_eq!(pool.held(), (1, small));
         // Too small for this need: a new one, the small one stays.
-        let big = pool.take(small + 1);
+        let big = take_buffer(&pool, small + 1);
         assert!(big.capacity() >= 2 * small);
-        assert_eq!(pool.kept.len(), 1);
+        assert_eq!(pool.held().0, 1);
         // Large enough: reused, and cleared when it was given back.
-        let mut b = pool.take(100);
-        assert_eq!((b.capacity(), pool.bytes), (small, 0));
+        let mut b = take_buffer(&pool, 100);
+        assert_eq!((b.capacity(), pool.held()), (small, (0, 0)));
         b.extend_from_slice(b"records");
-        pool.give(b);
-        assert!(pool.take(small).is_empty());
+        give_buffer(&pool, b);
+        assert!(take_buffer(&pool, small).is_empty());
         // Limits: one buffer over the size limit, and the total.
-        pool.give(Vec::with_capacity(RECORD_BUFFER_MAX + 1));
-        assert_eq!(pool.bytes, 0);
+        give_buffer(&pool, Vec::with_capacity(RECORD_BUFFER_MAX + 1));
+        assert_eq!(pool.held(), (0, 0));
         for _ in 0..RECORD_BUFFERS_BYTES / RECORD_BUFFER_MAX + 4 {
-            pool.give(Vec::with_capacity(RECORD_BUFFER_MAX));
+            give_buffer(&pool, Vec::with_capacity(RECORD_BUFFER_MAX));
         }
-        assert!(pool.bytes <= RECORD_BUFFERS_BYTES);
-        assert!(pool.kept.len() <= RECORD_BUFFERS_BYTES / RECORD_BUFFER_MAX);
-        assert!(!pool.kept.is_empty());
+        let (count, bytes) = pool.held();
+        assert!(bytes <= RECORD_BUFFERS_BYTES);
+        assert!(count <= RECORD_BUFFERS_BYTES / RECORD_BUFFER_MAX);
+        assert!(count > 0);
     }
 }
 
@@ -758,7 +733,7 @@ impl RecordBatch {
     /// it wrote).
     pub fn with_capacity(records: usize, writer: &RowWriter<'_>) -> Self {
         let need = records * (writer.hint.load(Ordering::Relaxed) + 64);
-        let buf = record_buffers().take(need);
+        let buf = take_buffer(&RECORD_BUFFERS, need);
         RecordBatch {
             buf,
             spans: Vec::with_capacity(records),

@@ -19,6 +19,7 @@ mod engine;
 mod error;
 mod fullload;
 pub mod mapping;
+mod pool;
 pub mod row;
 mod runtime;
 pub mod settings;

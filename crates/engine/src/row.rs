@@ -7,6 +7,7 @@
 //! go through `render`.
 
 use crate::columns::ColumnKind;
+use crate::pool::Pool;
 use dmsrs_codec::{RenderOptions, Value, ValueRef, render};
 use mysql_async::Value as MyValue;
 use std::borrow::Cow;
@@ -96,7 +97,8 @@ const POOL_SIZE: usize = 32;
 /// `POOL_SIZE` times twice this.
 const POOL_MAX_TEXT: usize = 256 << 10;
 
-static POOL: std::sync::Mutex<Vec<RenderedRows>> = std::sync::Mutex::new(Vec::new());
+/// Render buffers kept for reuse, sized by the larger of their two text buffers.
+static POOL: Pool<RenderedRows> = Pool::new(POOL_SIZE, POOL_MAX_TEXT, usize::MAX);
 
 /// [`RenderedRows`] from a shared pool, returned to it (cleared) when dropped. Encoding jobs
 /// take one each: the buffers have grown to the size of a job already, so rendering a job
@@ -120,16 +122,9 @@ impl std::ops::DerefMut for PooledRows {
 impl Drop for PooledRows {
     fn drop(&mut self) {
         let mut rows = std::mem::take(&mut self.0);
-        if rows.text.capacity() > POOL_MAX_TEXT || rows.clean.capacity() > POOL_MAX_TEXT {
-            return;
-        }
         rows.clear();
-        let mut pool = POOL
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if pool.len() < POOL_SIZE {
-            pool.push(rows);
-        }
+        let size = rows.text.capacity().max(rows.clean.capacity());
+        POOL.give(rows, size);
     }
 }
 
@@ -141,12 +136,7 @@ impl RenderedRows {
 
     /// Empty rows from the shared pool (see [`PooledRows`]).
     pub fn pooled() -> PooledRows {
-        let rows = POOL
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
-        PooledRows(rows)
+        PooledRows(POOL.take(|_| true).unwrap_or_default())
     }
 
     /// Removes every row, keeping the buffers.
