@@ -150,12 +150,19 @@ fn stored(stream: &MemoryStream) -> u64 {
 
 /// CPU time (user + system) of this process so far.
 fn cpu_seconds() -> f64 {
+    // utime and stime, in clock ticks of 1/100 s.
+    (proc_stat_field(14) + proc_stat_field(15)) as f64 / 100.0
+}
+
+/// Field `n` (1-based, as in proc(5)) of `/proc/self/stat`, as a number (0 if unreadable).
+fn proc_stat_field(n: usize) -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the `(comm)`: state is field 3; utime 14, stime 15 (1-based).
+    // The fields after `(comm)` start at field 3 (state).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    rest.split_whitespace()
+        .nth(n.saturating_sub(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -400,13 +407,19 @@ struct EngineRun {
 
 /// Minor page faults of this process so far.
 fn minor_faults() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    // minflt is field 10 (1-based), the 8th after `(comm)`.
-    rest.split_whitespace()
-        .nth(7)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    proc_stat_field(10)
+}
+
+/// `--host H --port P --user U`: how the command-line readers reach the server.
+fn client_args(db: &MariaDbServer) -> [String; 6] {
+    [
+        "--host".into(),
+        db.host().into(),
+        "--port".into(),
+        db.port().to_string(),
+        "--user".into(),
+        db.user().into(),
+    ]
 }
 
 /// `mariadb-binlog --read-from-remote-server --raw` pulls the files as they are; returns
@@ -418,16 +431,8 @@ fn raw_run(db: &MariaDbServer, start: &Pos, files: &[(String, u64)], bytes: u64)
         .expect("temp dir");
     let t = Instant::now();
     let st = Command::new("mariadb-binlog")
-        .args([
-            "--read-from-remote-server",
-            "--raw",
-            "--host",
-            db.host(),
-            "--port",
-            &db.port().to_string(),
-            "--user",
-            db.user(),
-        ])
+        .args(["--read-from-remote-server", "--raw"])
+        .args(client_args(db))
         .arg(format!("--password={}", db.password()))
         .arg(format!("--start-position={}", start.pos))
         .arg(format!("--result-file={}/", dir.path().display()))
@@ -562,16 +567,8 @@ fn python_run(db: &MariaDbServer, start: &Pos, end: &Pos) -> (u64, f64) {
     let python = dmsrs_testkit::tools_dir().join("venv/bin/python");
     let out = Command::new(&python)
         .arg(root.join("scripts/bench_pymysqlreplication.py"))
-        .args([
-            "--host",
-            db.host(),
-            "--port",
-            &db.port().to_string(),
-            "--user",
-            db.user(),
-            "--password",
-            db.password(),
-        ])
+        .args(client_args(db))
+        .args(["--password", db.password()])
         .args([
             "--log-file",
             &start.file,
